@@ -1,0 +1,52 @@
+"""autograd_core: a scalar reverse-mode autodiff engine you can read, draw and test.
+
+    from autograd_core import Value
+    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.8814, "b")
+    a = (w * x + b).tanh()          # a = σ(z), z = w·x + b
+    a.backward()                    # fills .grad with ∂a/∂node by the chain rule
+"""
+
+from .backward import gradients
+from .check import (
+    GradcheckError,
+    GradcheckReport,
+    GradcheckRow,
+    GradcheckWarning,
+    check_gradients,
+    check_second_gradients,
+    gradcheck,
+    gradgradcheck,
+)
+from .function import Function, FunctionCtx
+from .functional import grad, value_and_grad
+from .graph import edges, nodes, topological_order
+from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
+from .ops import OPS, Op
+from .value import Value
+
+__all__ = [
+    "Value",
+    "Op",
+    "OPS",
+    "Function",
+    "FunctionCtx",
+    "grad",
+    "value_and_grad",
+    "gradients",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "topological_order",
+    "nodes",
+    "edges",
+    "gradcheck",
+    "gradgradcheck",
+    "check_gradients",
+    "check_second_gradients",
+    "GradcheckError",
+    "GradcheckWarning",
+    "GradcheckReport",
+    "GradcheckRow",
+]

@@ -1,0 +1,110 @@
+"""Reverse mode: the chain rule applied once per node, in reverse topological order.
+
+For every node ``out`` and each of its parents ``xᵢ``:
+
+    ∂C/∂xᵢ += ∂C/∂out · ∂out/∂xᵢ
+
+The local derivative ∂out/∂xᵢ was stored as a float when the node was recorded. With
+``create_graph=True`` it is recomputed from the op's rule on Values instead, so the
+gradients themselves become differentiable graphs (``grad`` of ``grad``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .anomaly import backward_nan_error
+from .backends import VALUE
+from .graph import topological_order
+from .modes import STATE
+from .value import Value
+
+__all__ = ["backward", "gradients", "local_derivatives"]
+
+
+def local_derivatives(node: Value, create_graph: bool = False) -> tuple[Any, ...]:
+    """∂node/∂parentᵢ for each parent: stored floats, or Values when ``create_graph``."""
+    if not create_graph:
+        return node._local
+    fn = node._fn
+    if fn is None:
+        return ()
+    return fn.derivative(VALUE, node.parents, node)
+
+
+def backward(root: Value, grad: Any = 1.0, *, create_graph: bool = False) -> None:
+    """Fill ``.grad`` with ∂root/∂node for every node ``root`` depends on.
+
+    Leaves accumulate across calls (as PyTorch); interior grads are reset first.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    for node in order:
+        if node.parents:
+            node.grad = 0.0
+    root.grad = root.grad + grad
+    if create_graph or not STATE.plain:
+        _backward_general(order, create_graph)
+        return
+    for node in reversed(order):
+        g = node.grad
+        for parent, local in zip(node.parents, node._local):
+            parent.grad += local * g
+
+
+def _backward_general(order: Sequence[Value], create_graph: bool) -> None:
+    # The same loop with the rarer options: Value-valued locals and NaN checks.
+    anomaly = STATE.anomaly
+    for node in reversed(order):
+        if not node.parents:
+            continue
+        g = node.grad
+        for i, (parent, local) in enumerate(zip(node.parents, local_derivatives(node, create_graph))):
+            contribution = local * g
+            if anomaly and _is_nan(contribution):
+                raise backward_nan_error(node, i, g, local)
+            parent.grad = _accumulate(parent.grad, contribution)
+
+
+def gradients(output: Value, inputs: Sequence[Value], grad_output: Any = 1.0, *,
+              create_graph: bool = False) -> tuple[Any, ...]:
+    """∂output/∂input for each input, as ``torch.autograd.grad``: no ``.grad`` is written.
+
+    Inputs ``output`` does not depend on get 0.0. With ``create_graph=True`` the results are
+    Values that can be differentiated again.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"gradients() needs a Value output, got {type(output).__name__}")
+    for x in inputs:
+        if not isinstance(x, Value):
+            raise TypeError(f"gradients() inputs must be Values, got {type(x).__name__}")
+    order = topological_order(output, stop_at=inputs)
+    stop = {id(x) for x in inputs}
+    anomaly = STATE.anomaly
+    grads: dict[int, Any] = {id(output): grad_output}
+    for node in reversed(order):
+        key = id(node)
+        if key in stop or not node.parents or key not in grads:
+            continue
+        g = grads[key]
+        for i, (parent, local) in enumerate(zip(node.parents, local_derivatives(node, create_graph))):
+            contribution = local * g
+            if anomaly and _is_nan(contribution):
+                raise backward_nan_error(node, i, g, local)
+            pkey = id(parent)
+            grads[pkey] = _accumulate(grads[pkey], contribution) if pkey in grads else contribution
+    return tuple(grads.get(id(x), 0.0) for x in inputs)
+
+
+def _accumulate(total: Any, contribution: Any) -> Any:
+    # Starting a Value-valued sum from 0.0 would record a useless '+ 0' node.
+    if type(total) is float and total == 0.0 and isinstance(contribution, Value):
+        return contribution
+    return total + contribution
+
+
+def _is_nan(x: Any) -> bool:
+    x = getattr(x, "data", x)
+    return x != x

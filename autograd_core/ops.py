@@ -1,0 +1,128 @@
+"""The op table: every differentiable operation, defined once.
+
+An :class:`Op` pairs a forward rule with its local derivatives ∂out/∂xᵢ. Both are written
+against a backend ``B`` (see :mod:`autograd_core.backends`), so one rule serves plain
+floats, recorded :class:`~autograd_core.Value` nodes (higher-order derivatives) and numpy
+arrays (the batch mode). A derivative rule receives the inputs ``xs`` and the op's output
+``out`` and returns one local derivative per input; the chain rule
+
+    ∂C/∂xᵢ += ∂C/∂out · ∂out/∂xᵢ
+
+is applied by the engine, never by an op. Read the table below as a table of derivatives.
+Adding an op is one entry here (and a method on Value that calls it).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Op", "OPS", "pow_const", "leaky_relu_op", "op_by_name"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Op:
+    """One differentiable operation.
+
+    ``forward(B, *xs) -> out`` and ``derivative(B, xs, out) -> (∂out/∂x₀, ∂out/∂x₁, …)``.
+    ``kink(xs)`` (optional) is a quantity that crosses zero exactly where a derivative
+    jumps (relu at x = 0, abs at x = 0); gradient checking uses it to tell a kink from a
+    wrong derivative. ``params`` rebuild a parameterised op by name (``**2``,
+    ``leaky_relu(0.01)``) so graphs can be copied and pickled.
+    """
+
+    name: str
+    arity: int
+    forward: Callable[..., Any]
+    derivative: Callable[..., tuple[Any, ...]]
+    kink: Callable[[Sequence[float]], float] | None = None
+    factory: str = ""
+    params: tuple[float, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (op_by_name, (self.name,))
+
+
+def _op(name: str, arity: int, forward: Callable[..., Any], derivative: Callable[..., tuple[Any, ...]],
+        kink: Callable[[Sequence[float]], float] | None = None) -> Op:
+    return Op(name, arity, forward, derivative, kink)
+
+
+# name            arity  forward: out = …                         local derivatives ∂out/∂xᵢ
+_TABLE = [
+    _op("+",    2, lambda B, a, b: a + b,       lambda B, xs, out: (1.0, 1.0)),
+    _op("-",    2, lambda B, a, b: a - b,       lambda B, xs, out: (1.0, -1.0)),
+    _op("*",    2, lambda B, a, b: a * b,       lambda B, xs, out: (xs[1], xs[0])),
+    _op("/",    2, lambda B, a, b: B.div(a, b), lambda B, xs, out: (B.div(1.0, xs[1]), -B.div(out, xs[1]))),
+    # ∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a; PyTorch's conventions at a = 0 and b = 0.
+    _op("**",   2, lambda B, a, b: B.pow(a, b),
+        lambda B, xs, out: (
+            B.where(B.data(xs[1]) == 0, 0.0, xs[1] * B.pow(xs[0], xs[1] - 1.0)),
+            B.where((B.data(xs[0]) == 0) & (B.data(xs[1]) >= 0), 0.0, out * B.log(xs[0])),
+        )),
+    _op("neg",  1, lambda B, x: -x,             lambda B, xs, out: (-1.0,)),
+    _op("abs",  1, lambda B, x: B.abs(x),       lambda B, xs, out: (B.sign(xs[0]),), kink=lambda xs: xs[0]),
+    _op("exp",  1, lambda B, x: B.exp(x),       lambda B, xs, out: (out,)),
+    _op("log",  1, lambda B, x: B.log(x),       lambda B, xs, out: (B.div(1.0, xs[0]),)),
+    _op("sqrt", 1, lambda B, x: B.sqrt(x),      lambda B, xs, out: (B.div(0.5, out),)),
+    _op("sin",  1, lambda B, x: B.sin(x),       lambda B, xs, out: (B.cos(xs[0]),)),
+    _op("cos",  1, lambda B, x: B.cos(x),       lambda B, xs, out: (-B.sin(xs[0]),)),
+    _op("tanh", 1, lambda B, x: B.tanh(x),      lambda B, xs, out: (1.0 - out * out,)),
+    _op("sigmoid", 1, lambda B, x: B.sigmoid(x), lambda B, xs, out: (out * (1.0 - out),)),
+    _op("softplus", 1, lambda B, x: B.softplus(x), lambda B, xs, out: (B.sigmoid(xs[0]),)),
+    _op("relu", 1, lambda B, x: B.relu(x),      lambda B, xs, out: (B.step(xs[0]),), kink=lambda xs: xs[0]),
+]
+
+OPS: dict[str, Op] = {op.name: op for op in _TABLE}
+
+
+def _number_text(p: float) -> str:
+    return str(int(p)) if float(p).is_integer() and abs(p) < 1e15 else repr(float(p))
+
+
+@functools.lru_cache(maxsize=1024)
+def pow_const(p: float) -> Op:
+    """``x ** p`` for a constant exponent p: ∂out/∂x = p·xᵖ⁻¹ (0 when p = 0, as PyTorch)."""
+    p = float(p)
+    return Op(
+        f"**{_number_text(p)}",
+        1,
+        lambda B, x: B.pow(x, p),
+        lambda B, xs, out: (B.where(p == 0.0, 0.0, p * B.pow(xs[0], p - 1.0)),),
+        factory="pow_const",
+        params=(p,),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def leaky_relu_op(slope: float) -> Op:
+    """``leaky_relu(x) = x if x > 0 else slope·x``: ∂out/∂x = 1 or slope (slope at 0, as PyTorch)."""
+    slope = float(slope)
+    return Op(
+        f"leaky_relu({_number_text(slope)})",
+        1,
+        lambda B, x: B.where(B.data(x) > 0, x, slope * x),
+        lambda B, xs, out: (B.where(B.data(xs[0]) > 0, 1.0, slope),),
+        kink=lambda xs: xs[0],
+        factory="leaky_relu_op",
+        params=(slope,),
+    )
+
+
+def op_by_name(name: str) -> Op:
+    """The op recorded under ``name`` (``"tanh"``, ``"**2"``, ``"leaky_relu(0.01)"``)."""
+    if name in OPS:
+        return OPS[name]
+    try:
+        if name.startswith("**"):
+            return pow_const(float(name[2:]))
+        if name.startswith("leaky_relu(") and name.endswith(")"):
+            return leaky_relu_op(float(name[len("leaky_relu("):-1]))
+    except ValueError:
+        pass
+    raise KeyError(f"no op named {name!r}; known ops: {sorted(OPS)} plus '**p' and 'leaky_relu(s)'")
