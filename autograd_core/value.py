@@ -301,6 +301,17 @@ class Value:
         """Set this node's ``grad`` to 0.0."""
         self.grad = 0.0
 
+    # -- copying and pickling: a whole graph, flattened iteratively (see serialize.py) ---
+    def __reduce__(self) -> tuple[Any, ...]:
+        from .serialize import reduce_value
+
+        return reduce_value(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        from .serialize import deepcopy_value
+
+        return deepcopy_value(self, memo)
+
     def __repr__(self) -> str:
         grad = self.grad if not isinstance(self.grad, Value) else f"Value({self.grad.data})"
         label = f", label={self.label!r}" if self.label else ""
