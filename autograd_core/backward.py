@@ -11,12 +11,12 @@ gradients themselves become differentiable graphs (``grad`` of ``grad``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .anomaly import backward_nan_error
 from .backends import VALUE
-from .graph import topological_order
+from .graph import consumer_counts, cycle_error, topological_order
 from .modes import STATE
 from .value import Value
 
@@ -36,22 +36,43 @@ def local_derivatives(node: Value, create_graph: bool = False) -> tuple[Any, ...
 def backward(root: Value, grad: Any = 1.0, *, create_graph: bool = False) -> None:
     """Fill ``.grad`` with ∂root/∂node for every node ``root`` depends on.
 
-    Leaves accumulate across calls (as PyTorch); interior grads are reset first.
+    Leaves accumulate across calls (as PyTorch); interior grads are reset first. A node
+    passes its gradient on once every node that uses it has passed theirs to it, so its
+    ∂C/∂node is complete by then (Kahn's order; see graph.py).
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
-    order = topological_order(root)
-    for node in order:
-        if node.parents:
-            node.grad = 0.0
-    root.grad = root.grad + grad
     if create_graph or not STATE.plain:
+        order = topological_order(root)
+        _reset_interior(order)
+        root.grad = root.grad + grad
         _backward_general(order, create_graph)
         return
-    for node in reversed(order):
+    consumers = consumer_counts(root, leaves=False)
+    _reset_interior(consumers)
+    if consumers[root]:
+        raise cycle_error(consumers)
+    root.grad += grad
+    ready = [root]
+    pop, push = ready.pop, ready.append
+    while ready:
+        node = pop()
         g = node.grad
         for parent, local in zip(node.parents, node._local):
             parent.grad += local * g
+            if parent.parents:
+                left = consumers[parent] - 1
+                consumers[parent] = left
+                if not left:
+                    push(parent)
+    if any(consumers.values()):
+        raise cycle_error(consumers)
+
+
+def _reset_interior(nodes: Iterable[Value]) -> None:
+    for node in nodes:
+        if node.parents:
+            node.grad = 0.0
 
 
 def _backward_general(order: Sequence[Value], create_graph: bool) -> None:

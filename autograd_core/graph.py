@@ -2,6 +2,12 @@
 
 micrograd sorts recursively and dies near depth 1,000; here an explicit stack means any
 depth works with the default recursion limit.
+
+The order comes from Kahn's algorithm run from the root downwards: first count, for every
+node, how many of its consumers lie in the graph; then release a node once all of its
+consumers have been released. Released in that order, every node comes after everything that
+uses it, which is exactly the order the chain rule needs (∂C/∂x is complete once every
+consumer of x has contributed). Nodes never released lie on a cycle.
 """
 
 from __future__ import annotations
@@ -15,39 +21,60 @@ if TYPE_CHECKING:
 __all__ = ["topological_order", "nodes", "edges"]
 
 
+def consumer_counts(root: Value, stop_at: Collection[Value] = (), *, leaves: bool = True) -> dict[Value, int]:
+    """For every node ``root`` depends on, how many times it is used by nodes in the graph.
+
+    Nodes in ``stop_at`` are treated as leaves (their parents are not visited). With
+    ``leaves=False`` leaves are left out: backward never has to wait on a leaf.
+    """
+    stop = set(map(id, stop_at))
+    consumers: dict[Value, int] = {root: 0}
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        if stop and id(node) in stop:
+            continue
+        for parent in node.parents:
+            if parent in consumers:
+                consumers[parent] += 1
+            elif leaves or parent.parents:
+                consumers[parent] = 1
+                push(parent)
+    return consumers
+
+
+def cycle_error(consumers: dict[Value, int]) -> ValueError:
+    """The error for a graph in which some node was never released (it lies on a cycle)."""
+    stuck = next((v for v, n in consumers.items() if n > 0), None)
+    return ValueError(f"the graph has a cycle through {stuck!r}; parents must only point to earlier nodes")
+
+
 def topological_order(root: Value, stop_at: Collection[Value] = ()) -> list[Value]:
     """Every node ``root`` depends on, each after all of its parents; ``root`` is last.
 
     Nodes in ``stop_at`` are treated as leaves (their parents are not visited). Raises
     ``ValueError`` if the graph has a cycle (only possible by editing ``parents`` by hand).
     """
-    order: list[Value] = []
-    done: set[int] = set()
-    open_: set[int] = set()
-    stop = {id(v) for v in stop_at}
-    # Each entry is (node, expanded?): a node is emitted after all entries pushed above it.
-    stack: list[tuple[Value, bool]] = [(root, False)]
-    push = stack.append
-    pop = stack.pop
-    while stack:
-        node, expanded = pop()
-        key = id(node)
-        if expanded:
-            open_.discard(key)
-            done.add(key)
-            order.append(node)
+    consumers = consumer_counts(root, stop_at)
+    stop = set(map(id, stop_at))
+    released: list[Value] = []
+    ready = [root] if consumers[root] == 0 else []
+    pop, push, emit = ready.pop, ready.append, released.append
+    while ready:
+        node = pop()
+        emit(node)
+        if stop and id(node) in stop:
             continue
-        if key in done:
-            continue
-        if key in open_:
-            raise ValueError(f"the graph has a cycle through {node!r}; parents must only point to earlier nodes")
-        open_.add(key)
-        push((node, True))
-        if key not in stop:
-            for parent in node.parents:
-                if id(parent) not in done:
-                    push((parent, False))
-    return order
+        for parent in node.parents:
+            left = consumers[parent] - 1
+            consumers[parent] = left
+            if left == 0:
+                push(parent)
+    if len(released) != len(consumers):
+        raise cycle_error(consumers)
+    released.reverse()
+    return released
 
 
 def nodes(root: Value) -> Iterator[Value]:

@@ -30,6 +30,16 @@ class _State(threading.local):
 
 STATE = _State()
 
+# How many switch blocks are open in any thread. While it is 0 (almost always) the engine's
+# hot path skips the thread-local lookup, which costs several times more than this one.
+ACTIVE = [0]
+_active_lock = threading.Lock()
+
+
+def _count_active(delta: int) -> None:
+    with _active_lock:
+        ACTIVE[0] += delta
+
 
 class _Switch:
     """A context manager that is also a decorator, restoring the previous setting on exit."""
@@ -44,11 +54,13 @@ class _Switch:
         self._saved.append(getattr(STATE, self._attr))
         setattr(STATE, self._attr, self._value)
         STATE.refresh()
+        _count_active(1)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         setattr(STATE, self._attr, self._saved.pop())
         STATE.refresh()
+        _count_active(-1)
 
     def __call__(self, func: F) -> F:
         @functools.wraps(func)

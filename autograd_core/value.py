@@ -15,7 +15,7 @@ from typing import Any, Union
 import numpy as np
 
 from .backends import FLOAT
-from .modes import STATE
+from .modes import ACTIVE, STATE
 from .ops import OPS, Op, leaky_relu_op, pow_const
 
 __all__ = ["Value", "Number", "to_float"]
@@ -84,7 +84,7 @@ def record(fn: Op, parents: tuple[Value, ...]) -> Value:
     """
     xs = tuple([p.data for p in parents])
     out = fn.forward(FLOAT, *xs)
-    if STATE.plain:
+    if not ACTIVE[0] or STATE.plain:
         return _node(out, parents, fn, fn.derivative(FLOAT, xs, out))
     if not STATE.grad_enabled:
         return _node(out, (), None, ())
@@ -97,7 +97,7 @@ def record(fn: Op, parents: tuple[Value, ...]) -> Value:
 
 def new_node(data: float, parents: tuple[Value, ...], fn: Op, local: tuple[Any, ...]) -> Value:
     """Record a node whose output and local derivatives were computed elsewhere (custom ops)."""
-    if STATE.plain:
+    if not ACTIVE[0] or STATE.plain:
         return _node(data, parents, fn, local)
     if not STATE.grad_enabled:
         return _node(data, (), None, ())
@@ -112,7 +112,7 @@ def _record1(fn: Op, x: Value) -> Value:
     # The unary fast path: no tuple of inputs to build beyond the parents themselves.
     a = x.data
     out = fn.forward(FLOAT, a)
-    if STATE.plain:
+    if not ACTIVE[0] or STATE.plain:
         return _node(out, (x,), fn, fn.derivative(FLOAT, (a,), out))
     return record(fn, (x,))
 
@@ -121,7 +121,7 @@ def _record2(fn: Op, x: Value, y: Value) -> Value:
     a = x.data
     b = y.data
     out = fn.forward(FLOAT, a, b)
-    if STATE.plain:
+    if not ACTIVE[0] or STATE.plain:
         return _node(out, (x, y), fn, fn.derivative(FLOAT, (a, b), out))
     return record(fn, (x, y))
 
