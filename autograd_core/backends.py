@@ -86,7 +86,8 @@ def _float_relu(x: float) -> float:
 
 
 def _float_step(x: float) -> float:
-    return 1.0 if x > 0.0 else 0.0
+    # relu'(x): 0 at and below the kink; nan passes the upstream gradient, as torch's relu.
+    return 0.0 if x <= 0.0 else 1.0
 
 
 def _float_sign(x: float) -> float:
@@ -166,6 +167,14 @@ def _np_softplus(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
+def _np_pow(a: np.ndarray, b: Any) -> np.ndarray:
+    # numpy evaluates x**0.5 as sqrt(x), reading (-inf)**0.5 as nan and (-0)**0.5 as -0;
+    # C99 pow (the FLOAT backend) says +inf and +0.
+    out = np.power(a, b)
+    half = b == 0.5
+    return np.where(half & (a == -np.inf), np.inf, np.where(half & (a == 0.0), 0.0, out))
+
+
 class NUMPY:
     """float64 arrays, elementwise; callers silence numpy's IEEE warnings (np.errstate)."""
 
@@ -176,12 +185,12 @@ class NUMPY:
     sigmoid = staticmethod(_np_sigmoid)
     softplus = staticmethod(_np_softplus)
     relu = staticmethod(lambda x: np.maximum(x, 0.0))
-    step = staticmethod(lambda x: np.where(x > 0, 1.0, 0.0))
+    step = staticmethod(lambda x: np.where(x <= 0, 0.0, 1.0))
     sign = staticmethod(lambda x: np.where(x > 0, 1.0, np.where(x < 0, -1.0, 0.0)))
     abs = staticmethod(np.abs)
     sin = staticmethod(np.sin)
     cos = staticmethod(np.cos)
     div = staticmethod(np.divide)
-    pow = staticmethod(np.power)
+    pow = staticmethod(_np_pow)
     where = staticmethod(np.where)
     data = staticmethod(_identity)

@@ -59,10 +59,13 @@ _TABLE = [
     _op("-",    2, lambda B, a, b: a - b,       lambda B, xs, out: (1.0, -1.0)),
     _op("*",    2, lambda B, a, b: a * b,       lambda B, xs, out: (xs[1], xs[0])),
     _op("/",    2, lambda B, a, b: B.div(a, b), lambda B, xs, out: (B.div(1.0, xs[1]), -B.div(out, xs[1]))),
-    # ∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a; PyTorch's conventions at a = 0 and b = 0.
+    # ∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a; PyTorch's 0 where these read 0·∞ (a = 0 or nan
+    # with b = 0; a = 0 with b ≥ 0). Elsewhere b = 0 is left to the formula, not masked, so the
+    # second derivative ∂²/∂a∂b = aᵇ⁻¹(1 + b·ln a) stays right at b = 0.
     _op("**",   2, lambda B, a, b: B.pow(a, b),
         lambda B, xs, out: (
-            B.where(B.data(xs[1]) == 0, 0.0, xs[1] * B.pow(xs[0], xs[1] - 1.0)),
+            B.where((B.data(xs[1]) == 0) & ((B.data(xs[0]) == 0) | (B.data(xs[0]) != B.data(xs[0]))),
+                    0.0, xs[1] * B.pow(xs[0], xs[1] - 1.0)),
             B.where((B.data(xs[0]) == 0) & (B.data(xs[1]) >= 0), 0.0, out * B.log(xs[0])),
         )),
     _op("neg",  1, lambda B, x: -x,             lambda B, xs, out: (-1.0,)),
@@ -89,14 +92,12 @@ def _number_text(p: float) -> str:
 def pow_const(p: float) -> Op:
     """``x ** p`` for a constant exponent p: ∂out/∂x = p·xᵖ⁻¹ (0 when p = 0, as PyTorch)."""
     p = float(p)
-    return Op(
-        f"**{_number_text(p)}",
-        1,
-        lambda B, x: B.pow(x, p),
-        lambda B, xs, out: (B.where(p == 0.0, 0.0, p * B.pow(xs[0], p - 1.0)),),
-        factory="pow_const",
-        params=(p,),
-    )
+    if p == 0.0:
+        # x⁰ = 1 is constant; building 0·x⁻¹ would read 0·∞ = nan at x = 0.
+        derivative = lambda B, xs, out: (0.0,)
+    else:
+        derivative = lambda B, xs, out: (p * B.pow(xs[0], p - 1.0),)
+    return Op(f"**{_number_text(p)}", 1, lambda B, x: B.pow(x, p), derivative, factory="pow_const", params=(p,))
 
 
 @functools.lru_cache(maxsize=1024)
