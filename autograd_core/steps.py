@@ -1,0 +1,177 @@
+"""Backward one node at a time: the chain rule made concrete, step by step.
+
+``backward()`` runs one loop; ``backward_steps(root)`` runs the same loop but stops after each
+node and hands you what just happened. At node ``out`` with parents ``xᵢ``:
+
+    upstream     = ∂C/∂out                         (complete: every consumer of out came first)
+    local[i]     = ∂out/∂xᵢ                        (stored when out was computed)
+    contribution = upstream · local[i]            added to xᵢ.grad
+
+so for the seed's neuron ``a = σ(z), z = w·x + b`` the steps read, in order,
+∂C/∂a, then ∂C/∂z = ∂C/∂a · ∂a/∂z, then ∂C/∂w = ∂C/∂z · ∂z/∂w. A node used by several others
+(a fan-out) receives one contribution per use; its gradient is their sum, which is why
+backward adds (``+=``) and why it must visit the users of a node before the node itself.
+
+Each yielded :class:`BackwardStep` can be drawn: ``draw_graph(root, highlight=step)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .anomaly import backward_nan_error
+from .graph import topological_order
+from .modes import STATE
+from .value import Value
+
+__all__ = ["backward_steps", "BackwardStep", "BackwardSnapshot"]
+
+
+@dataclass(frozen=True, eq=False)
+class BackwardStep:
+    """What backward did at one node.
+
+    ``node`` passed its gradient ``upstream`` (∂C/∂node) to each of ``parents``:
+    ``contributions[i] = upstream · local_grads[i]`` was added to ``parents[i].grad``.
+    A leaf's step has no parents: its gradient is final and there is nothing to pass on.
+    ``index`` counts from 0 up to ``total - 1``.
+    """
+
+    index: int
+    total: int
+    node: Value
+    upstream: Any
+    parents: tuple[Value, ...]
+    local_grads: tuple[Any, ...]
+    contributions: tuple[Any, ...]
+    trace: _Trace = field(repr=False, compare=False)
+
+    def snapshot(self) -> BackwardSnapshot:
+        """The state of every gradient right after this step (for drawing it)."""
+        return self.trace.snapshot(self.index)
+
+    def explain(self) -> str:
+        """This step as one line per parent: ``∂C/∂x += upstream × local = contribution``."""
+        name = _name(self.node)
+        head = f"step {self.index + 1}/{self.total}: {name} = {_fmt(self.node.data)}"
+        head += f", ∂C/∂{name} = {_fmt(self.upstream)}"
+        if not self.parents:
+            return head + " (a leaf: final, nothing to pass on)"
+        lines = [head + f", op {self.node.op!r}"]
+        for i, (parent, local, c) in enumerate(zip(self.parents, self.local_grads, self.contributions)):
+            p = _name(parent, f"input {i}")
+            lines.append(f"  ∂C/∂{p} += ∂C/∂{name} × ∂{name}/∂{p} = {_fmt(self.upstream)} × {_fmt(local)} = {_fmt(c)}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.explain()
+
+
+@dataclass(frozen=True)
+class BackwardSnapshot:
+    """Every gradient as it stands after a given step of :func:`backward_steps`.
+
+    ``terms[id(node)]`` lists what ``node.grad`` has received so far, in order (the seed grad
+    for the root, an earlier accumulated grad for a leaf, then one contribution per use).
+    ``final`` holds the ids of nodes whose gradient is complete (all users have passed
+    theirs on). ``edges[(id(child), i)]`` is the contribution that flowed to ``child``'s
+    i-th parent. ``current`` is the step just taken.
+    """
+
+    current: BackwardStep
+    terms: dict[int, list[Any]]
+    final: frozenset[int]
+    edges: dict[tuple[int, int], Any]
+
+    def grad(self, node: Value) -> Any | None:
+        """``node``'s gradient at this moment, or ``None`` when it is not complete yet."""
+        if id(node) not in self.final:
+            return None
+        return _sum(self.terms.get(id(node), []))
+
+
+class _Trace:
+    """Shared by the steps of one run: the starting grads and every step taken so far."""
+
+    def __init__(self, start: dict[int, list[Any]], uses: dict[int, int]) -> None:
+        self.start = start
+        self.uses = uses
+        self.steps: list[BackwardStep] = []
+
+    def snapshot(self, index: int) -> BackwardSnapshot:
+        terms = {k: list(v) for k, v in self.start.items()}
+        used = dict.fromkeys(self.uses, 0)
+        edges: dict[tuple[int, int], Any] = {}
+        for step in self.steps[: index + 1]:
+            for i, (parent, c) in enumerate(zip(step.parents, step.contributions)):
+                key = id(parent)
+                terms.setdefault(key, []).append(c)
+                used[key] += 1
+                edges[(id(step.node), i)] = c
+        final = frozenset(k for k, n in self.uses.items() if used[k] == n)
+        return BackwardSnapshot(self.steps[index], terms, final, edges)
+
+
+def backward_steps(root: Value, grad: Any = 1.0) -> Iterator[BackwardStep]:
+    """Run ``root.backward(grad)`` one node at a time, yielding a :class:`BackwardStep` each.
+
+    One step per node of the graph, leaves included, in reverse topological order (root
+    first). Each step is applied before it is yielded: after it, every parent's ``.grad``
+    already holds the new contribution. Same semantics as ``backward()``: interior grads are
+    reset to 0 when the generator starts, leaves accumulate, and exhausting the generator
+    leaves exactly the gradients ``backward()`` gives. Under ``detect_anomaly`` a NaN
+    contribution raises ``FloatingPointError``. Raises ``TypeError`` if ``root`` is not a Value.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward_steps() needs a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    uses = dict.fromkeys(map(id, order), 0)
+    for node in order:
+        for parent in node.parents:
+            uses[id(parent)] += 1
+        if node.parents:
+            node.grad = 0.0
+    root.grad = root.grad + grad
+    start: dict[int, list[Any]] = {id(root): [root.grad]}
+    for node in order:
+        if not node.parents and node is not root and _nonzero(node.grad):
+            start[id(node)] = [node.grad]
+    trace = _Trace(start, uses)
+    total = len(order)
+    for index, node in enumerate(reversed(order)):
+        g = node.grad
+        local = tuple(node.local_grads)
+        contributions = tuple(lg * g for lg in local)
+        for i, (parent, c) in enumerate(zip(node.parents, contributions)):
+            if STATE.anomaly and c != c:
+                raise backward_nan_error(node, i, g, local[i])
+            parent.grad += c
+        step = BackwardStep(index, total, node, g, tuple(node.parents), local, contributions, trace)
+        trace.steps.append(step)
+        yield step
+
+
+def _nonzero(x: Any) -> bool:
+    return getattr(x, "data", x) != 0
+
+
+def _sum(terms: list[Any]) -> Any:
+    total: Any = 0.0
+    for t in terms:
+        total = total + t
+    return total
+
+
+def _name(v: Value, default: str = "") -> str:
+    return v.label or default or (v.op and f"({v.op})") or "leaf"
+
+
+def _fmt(x: Any) -> str:
+    return format_number(getattr(x, "data", x))
+
+
+def format_number(x: float) -> str:
+    """``x`` in at most 4 significant digits: ``0.7071``, ``-3``, ``1.5e-08``, ``inf``."""
+    return f"{x:.4g}"
