@@ -1,8 +1,9 @@
 """The functional API, as in JAX and HIPS autograd: ``grad(f)`` is a function.
 
 ``grad(f)(x)`` returns ∂f/∂x at x without touching any ``.grad``. Called on plain numbers it
-returns floats; called on Values (as happens inside another ``grad``) it returns Values that
-are differentiable again, so ``grad(grad(f))`` gives second derivatives:
+returns floats; called on Values, or anywhere inside another ``grad`` (where ``f`` may close
+over the outer variable), it returns Values that are differentiable again, so ``grad(grad(f))``
+gives second derivatives:
 
     grad(grad(lambda x: x**3))(3.0) == 18.0      # d²/dx² x³ = 6x
 """
@@ -10,6 +11,7 @@ are differentiable again, so ``grad(grad(f))`` gives second derivatives:
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +19,16 @@ from .backward import gradients
 from .value import Value, to_float
 
 __all__ = ["grad", "value_and_grad"]
+
+
+class _Nesting(threading.local):
+    # How many grad calls are running f in this thread. Inside one, a grad called on plain
+    # numbers may still close over the outer call's Value (grad(lambda x: grad(lambda y: x*y)(2.0))),
+    # so its result must stay a differentiable Value.
+    depth = 0
+
+
+_NESTING = _Nesting()
 
 
 def _normalise_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
@@ -39,7 +51,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
     @functools.wraps(f)
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _normalise_argnums(argnums, len(args))
-        nested = any(isinstance(args[n], Value) for n in nums)
+        nested = _NESTING.depth > 0 or any(isinstance(args[n], Value) for n in nums)
         call_args = list(args)
         inputs = []
         for n in nums:
@@ -48,7 +60,11 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
             x = args[n] if isinstance(args[n], Value) else Value(to_float(args[n]))
             call_args[n] = x
             inputs.append(x)
-        out = f(*call_args, **kwargs)
+        _NESTING.depth += 1
+        try:
+            out = f(*call_args, **kwargs)
+        finally:
+            _NESTING.depth -= 1
         if not isinstance(out, Value):
             try:
                 value = to_float(out)
