@@ -35,7 +35,7 @@ from .value import Value
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["draw_graph", "draw_dot", "select_dot_binary", "graphviz_pure_binary"]
+__all__ = ["draw_graph", "draw_dot", "value_labels", "select_dot_binary", "graphviz_pure_binary"]
 
 _RANKDIRS = ("LR", "RL", "TB", "BT")
 # The DOT_BINARY this module set last, so that a user's own choice is never overwritten.
@@ -123,7 +123,7 @@ def draw_graph(
 
     order = topological_order(root)
     kept = _nearest(root, max_nodes) if len(order) > max_nodes else None
-    labels = _labels(names, model)
+    labels = value_labels(names, model)
     snap = highlight.snapshot() if isinstance(highlight, BackwardStep) else None
     marked = _marked(highlight)
 
@@ -186,7 +186,14 @@ def _nearest(root: Value, limit: int) -> set[int]:
     return seen
 
 
-def _labels(names: Mapping[str, Any] | None, model: Any) -> dict[int, str]:
+def value_labels(names: Mapping[str, Any] | None = None, model: Any = None) -> dict[int, str]:
+    """``id(value) → name`` from a ``locals()``-like mapping and a model's parameter names.
+
+    Values in ``names`` (or in a list/tuple in it) get their variable name (``xs[0]`` for
+    list items), skipping names that start with ``_``; ``model.named_parameters()`` gives
+    dotted names. ``names`` wins over ``model``. Raises ``TypeError`` for a ``names`` that
+    is not a mapping or a ``model`` without ``named_parameters()``.
+    """
     labels: dict[int, str] = {}
     if model is not None:
         if not callable(getattr(model, "named_parameters", None)):

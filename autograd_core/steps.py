@@ -17,7 +17,7 @@ Each yielded :class:`BackwardStep` can be drawn: ``draw_graph(root, highlight=st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,16 +52,21 @@ class BackwardStep:
         """The state of every gradient right after this step (for drawing it)."""
         return self.trace.snapshot(self.index)
 
-    def explain(self) -> str:
-        """This step as one line per parent: ``∂C/∂x += upstream × local = contribution``."""
-        name = _name(self.node)
+    def explain(self, labels: Mapping[int, str] | None = None) -> str:
+        """This step as one line per parent: ``∂C/∂x += upstream × local = contribution``.
+
+        Nodes are named by ``labels`` (``id(value) → name``, as made by
+        :func:`autograd_core.draw.value_labels`), else by their ``label``, else by their op.
+        """
+        labels = labels or {}
+        name = labels.get(id(self.node)) or _name(self.node)
         head = f"step {self.index + 1}/{self.total}: {name} = {_fmt(self.node.data)}"
         head += f", ∂C/∂{name} = {_fmt(self.upstream)}"
         if not self.parents:
             return head + " (a leaf: final, nothing to pass on)"
         lines = [head + f", op {self.node.op!r}"]
         for i, (parent, local, c) in enumerate(zip(self.parents, self.local_grads, self.contributions)):
-            p = _name(parent, f"input {i}")
+            p = labels.get(id(parent)) or _name(parent, f"input {i}")
             lines.append(f"  ∂C/∂{p} += ∂C/∂{name} × ∂{name}/∂{p} = {_fmt(self.upstream)} × {_fmt(local)} = {_fmt(c)}")
         return "\n".join(lines)
 

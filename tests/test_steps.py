@@ -164,3 +164,52 @@ def test_step_is_a_dataclass_with_the_documented_fields():
     assert {"index", "total", "node", "upstream", "parents", "local_grads", "contributions"} <= set(
         step.__dataclass_fields__
     )
+
+
+def test_explain_uses_given_labels_for_unlabelled_values():
+    from autograd_core.draw import value_labels
+
+    x = Value(2.0)
+    y = x * 3.0
+    text = next(backward_steps(y)).explain(value_labels({"x": x, "y": y}))
+    assert "∂C/∂x += ∂C/∂y × ∂y/∂x = 1 × 3 = 3" in text
+
+
+def test_stepper_widget_moves_forward_and_back_and_redraws():
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("graphviz")
+    from autograd_core.widgets import step_through
+
+    x = Value(3.0, "x")
+    y = x * x + x
+    y.label = "y"
+    stepper = step_through(y)
+    assert len(stepper.steps) == 3 and stepper.index == 0
+    assert stepper.buttons["back"].disabled and not stepper.buttons["next"].disabled
+    first_picture = stepper.picture.value
+    assert "grad 1 + ?" in first_picture
+    stepper.buttons["next"].click()
+    assert stepper.index == 1
+    assert "grad 1 + 3 + 3 = 7" in stepper.picture.value
+    assert "∂C/∂x" in stepper.text.value
+    stepper.buttons["last"].click()
+    assert stepper.index == 2 and stepper.buttons["next"].disabled
+    stepper.buttons["back"].click()
+    stepper.buttons["first"].click()
+    assert stepper.index == 0 and stepper.picture.value == first_picture
+    stepper.go(99)
+    assert stepper.index == 2
+    assert x.grad == 7.0
+    assert "application/vnd.jupyter.widget-view+json" in stepper._repr_mimebundle_()
+
+
+def test_stepper_without_ipywidgets_names_the_extra_and_steps_still_work(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)
+    from autograd_core.widgets import step_through
+
+    y = Value(2.0) * 3.0
+    with pytest.raises(ImportError, match=r"pip install backprop-lab\[viz\]"):
+        step_through(y)
+    assert len(list(backward_steps(y))) == 3
