@@ -1,0 +1,200 @@
+"""Custom ops in PyTorch's style: ``Function`` with ``forward(ctx, …)`` and ``backward(ctx, g)``."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from autograd_core import Function, GradcheckError, Value, detect_anomaly, gradcheck, gradients
+
+
+class Cube(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_values
+        return (3 * x**2 * grad_output,)
+
+
+class MulAdd(Function):
+    """x·y + k, with k stored on ctx."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        ctx.k = 1.0
+        return x * y + ctx.k
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        return y * grad_output, x * grad_output
+
+
+class WrongCube(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x**3
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_values
+        return (2 * x**2 * grad_output,)  # should be 3x²
+
+
+def test_forward_and_backward_of_a_custom_op():
+    x = Value(2.0)
+    y = Cube.apply(x)
+    assert y.data == 8.0 and y.op == "Cube" and y.parents == (x,)
+    y.backward()
+    assert x.grad == 12.0
+
+
+def test_custom_op_takes_plain_numbers():
+    y = Cube.apply(3)
+    assert y.data == 27.0 and y.parents[0].is_leaf and y.parents[0].data == 3.0
+
+
+def test_custom_op_mixes_numbers_and_values_and_ctx_attributes():
+    y = Value(4.0)
+    z = MulAdd.apply(2.0, y)
+    z.backward()
+    assert (z.data, y.grad, z.parents[0].grad) == (9.0, 2.0, 4.0)
+
+
+def test_custom_op_composes_with_builtin_ops_by_the_chain_rule():
+    x = Value(0.5)
+    y = Cube.apply(x.tanh()) * 2
+    y.backward()
+    t = math.tanh(0.5)
+    assert x.grad == pytest.approx(2 * 3 * t**2 * (1 - t**2), rel=1e-14)
+
+
+def test_none_gradient_means_zero():
+    class FirstOnly(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x + y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+
+    a, b = Value(1.0), Value(2.0)
+    FirstOnly.apply(a, b).backward()
+    assert (a.grad, b.grad) == (1.0, 0.0)
+
+
+def test_single_gradient_may_be_returned_without_a_tuple():
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+
+    x = Value(1.0)
+    Twice.apply(x).backward()
+    assert x.grad == 2.0
+
+
+def test_wrong_number_of_gradients_is_a_clear_error():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g,)
+
+    with pytest.raises(ValueError, match=r"Bad\.backward returned 1 gradients for 2 inputs"):
+        Bad.apply(1.0, 2.0)
+
+
+def test_non_number_gradient_is_a_clear_error():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return ("one",)
+
+    with pytest.raises(TypeError, match=r"Bad\.backward returned str for input 0; expected a number or None"):
+        Bad.apply(1.0)
+
+
+def test_non_number_forward_is_a_clear_error():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return [x]
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g,)
+
+    with pytest.raises(TypeError, match=r"Bad\.forward must return a real number, got list"):
+        Bad.apply(1.0)
+
+
+def test_non_number_input_is_a_clear_error():
+    with pytest.raises(TypeError, match="real number"):
+        Cube.apply("2")
+
+
+def test_missing_forward_is_a_clear_error():
+    class Empty(Function):
+        pass
+
+    with pytest.raises(NotImplementedError, match="must define forward"):
+        Empty.apply(1.0)
+
+
+def test_second_derivative_through_a_float_backward_is_a_clear_error():
+    x = Value(2.0)
+    with pytest.raises(NotImplementedError, match="cannot be differentiated twice"):
+        gradients(Cube.apply(x), [x], create_graph=True)
+
+
+def test_forward_nan_in_a_custom_op_is_an_anomaly():
+    class Log(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return math.log(x) if x > 0 else math.nan
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g,)
+
+    with detect_anomaly(), pytest.raises(FloatingPointError, match="'Log'"):
+        Log.apply(Value(-1.0, "x"))
+
+
+def test_nodes_of_one_function_share_one_op():
+    assert Cube.apply(1.0).fn is Cube.apply(2.0).fn
+    assert MulAdd.apply(1.0, 2.0).fn.arity == 2
+
+
+def test_gradcheck_passes_a_right_backward():
+    assert gradcheck(Cube.apply, [1.3])
+    assert gradcheck(MulAdd.apply, [0.7, -2.1])
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(WrongCube.apply, [1.3])
+    report = info.value.report
+    assert not report.passed
+    assert report.rows[0].analytic == pytest.approx(2 * 1.3**2, rel=1e-14)
+    assert report.rows[0].numeric == pytest.approx(3 * 1.3**2, rel=1e-8)
