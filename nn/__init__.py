@@ -11,9 +11,60 @@ PyTorch has the same thing the names, defaults and numbers follow PyTorch.
     history = nn.fit(model, X, y, loss="hinge", alpha=1e-4, steps=100)
 """
 
-from . import init
+from . import datasets, init, losses, lr_scheduler, optim
 from .batchnorm import BatchNorm1d
+from .datasets import make_circles, make_gaussians, make_moons, make_spiral, make_xor, to_pm1
 from .layers import MLP, Activation, Layer, Neuron, Sequential, build
+from .losses import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    log_softmax,
+    mse_loss,
+    softmax,
+)
+from .lr_scheduler import CosineAnnealingLR, LinearLR, StepLR
 from .module import Module
+from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from .predict import accuracy, predict
+from .train import History, fit
 
-__all__ = ["Module", "Neuron", "Layer", "Activation", "Sequential", "MLP", "BatchNorm1d", "build", "init"]
+__all__ = [
+    "Module",
+    "Neuron",
+    "Layer",
+    "Activation",
+    "Sequential",
+    "MLP",
+    "BatchNorm1d",
+    "build",
+    "mse_loss",
+    "hinge_loss",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "softmax",
+    "log_softmax",
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "StepLR",
+    "LinearLR",
+    "CosineAnnealingLR",
+    "make_moons",
+    "make_circles",
+    "make_xor",
+    "make_spiral",
+    "make_gaussians",
+    "to_pm1",
+    "fit",
+    "History",
+    "predict",
+    "accuracy",
+    "datasets",
+    "init",
+    "losses",
+    "optim",
+    "lr_scheduler",
+]
