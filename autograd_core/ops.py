@@ -15,6 +15,7 @@ Adding an op is one entry here (and a method on Value that calls it).
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,10 @@ class Op:
         return (op_by_name, (self.name,))
 
 
+# Below this |a|, a⁻¹ overflows to inf.
+_TINY = 1.0 / sys.float_info.max
+
+
 def _op(name: str, arity: int, forward: Callable[..., Any], derivative: Callable[..., tuple[Any, ...]],
         kink: Callable[[Sequence[float]], float] | None = None) -> Op:
     return Op(name, arity, forward, derivative, kink)
@@ -59,12 +64,12 @@ _TABLE = [
     _op("-",    2, lambda B, a, b: a - b,       lambda B, xs, out: (1.0, -1.0)),
     _op("*",    2, lambda B, a, b: a * b,       lambda B, xs, out: (xs[1], xs[0])),
     _op("/",    2, lambda B, a, b: B.div(a, b), lambda B, xs, out: (B.div(1.0, xs[1]), -B.div(out, xs[1]))),
-    # ∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a; PyTorch's 0 where these read 0·∞ (a = 0 or nan
-    # with b = 0; a = 0 with b ≥ 0). Elsewhere b = 0 is left to the formula, not masked, so the
-    # second derivative ∂²/∂a∂b = aᵇ⁻¹(1 + b·ln a) stays right at b = 0.
+    # ∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a; PyTorch's 0 where these read 0·∞ (b = 0 with a⁻¹
+    # overflowing or nan; a = 0 with b ≥ 0). Elsewhere b = 0 is left to the formula, not masked,
+    # so the second derivative ∂²/∂a∂b = aᵇ⁻¹(1 + b·ln a) stays right at b = 0.
     _op("**",   2, lambda B, a, b: B.pow(a, b),
         lambda B, xs, out: (
-            B.where((B.data(xs[1]) == 0) & ((B.data(xs[0]) == 0) | (B.data(xs[0]) != B.data(xs[0]))),
+            B.where((B.data(xs[1]) == 0) & ((abs(B.data(xs[0])) < _TINY) | (B.data(xs[0]) != B.data(xs[0]))),
                     0.0, xs[1] * B.pow(xs[0], xs[1] - 1.0)),
             B.where((B.data(xs[0]) == 0) & (B.data(xs[1]) >= 0), 0.0, out * B.log(xs[0])),
         )),
@@ -75,7 +80,8 @@ _TABLE = [
     _op("sqrt", 1, lambda B, x: B.sqrt(x),      lambda B, xs, out: (B.div(0.5, out),)),
     _op("sin",  1, lambda B, x: B.sin(x),       lambda B, xs, out: (B.cos(xs[0]),)),
     _op("cos",  1, lambda B, x: B.cos(x),       lambda B, xs, out: (-B.sin(xs[0]),)),
-    _op("tanh", 1, lambda B, x: B.tanh(x),      lambda B, xs, out: (1.0 - out * out,)),
+    # 1 − tanh² as (1 − t)(1 + t): no cancellation when t → ±1 (as exact as PyTorch's fused form).
+    _op("tanh", 1, lambda B, x: B.tanh(x),      lambda B, xs, out: ((1.0 - out) * (1.0 + out),)),
     _op("sigmoid", 1, lambda B, x: B.sigmoid(x), lambda B, xs, out: (out * (1.0 - out),)),
     _op("softplus", 1, lambda B, x: B.softplus(x), lambda B, xs, out: (B.sigmoid(xs[0]),)),
     _op("relu", 1, lambda B, x: B.relu(x),      lambda B, xs, out: (B.step(xs[0]),), kink=lambda xs: xs[0]),

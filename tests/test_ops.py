@@ -318,3 +318,19 @@ def test_power_zero_records_no_derivative_graph_that_reads_nan():
 def test_relu_derivative_at_nan_passes_the_gradient_as_torch():
     assert _grad1(lambda v: v.relu(), math.nan)[1] == 1.0
     assert _grad1(lambda v: abs(v), math.nan)[1] == 0.0
+
+
+@pytest.mark.parametrize("x", [-8.0, 3.0, 10.0, -5.5, 15.0])
+def test_tanh_derivative_has_no_cancellation_near_saturation(x):
+    from fractions import Fraction
+
+    t = math.tanh(x)
+    exact = float(1 - Fraction(t) ** 2)  # 1 − t² for the stored t, rounded once
+    assert _grad1(lambda v: v.tanh(), x)[1] == exact
+
+
+@pytest.mark.parametrize("a", [5e-324, 1e-310, 0.0, math.nan])
+def test_pow_base_derivative_at_zero_exponent_is_zero_even_where_a_inverse_overflows(a):
+    base, b = Value(a), Value(0.0)
+    (base**b).backward()
+    assert base.grad == 0.0
