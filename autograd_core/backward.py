@@ -87,6 +87,12 @@ def _backward_general(order: Sequence[Value], create_graph: bool) -> None:
             if anomaly and _is_nan(contribution):
                 raise backward_nan_error(node, i, g, local)
             parent.grad = _accumulate(parent.grad, contribution)
+    if create_graph:
+        # Only leaves keep differentiable grads (as PyTorch). An interior node's Value grad
+        # can refer back to the node itself (tanh' = 1 − out²): a cycle refcounting can't free.
+        for node in order:
+            if node.parents and isinstance(node.grad, Value):
+                node.grad = node.grad.data
 
 
 def gradients(output: Value, inputs: Sequence[Value], grad_output: Any = 1.0, *,
@@ -101,16 +107,22 @@ def gradients(output: Value, inputs: Sequence[Value], grad_output: Any = 1.0, *,
     for x in inputs:
         if not isinstance(x, Value):
             raise TypeError(f"gradients() inputs must be Values, got {type(x).__name__}")
-    order = topological_order(output, stop_at=inputs)
-    stop = {id(x) for x in inputs}
+    order = topological_order(output)
+    # Only nodes on a path to some input need a gradient; the rest of the graph is skipped.
+    leads_to_input = {id(x) for x in inputs}
+    for node in order:
+        if any(id(p) in leads_to_input for p in node.parents):
+            leads_to_input.add(id(node))
     anomaly = STATE.anomaly
     grads: dict[int, Any] = {id(output): grad_output}
     for node in reversed(order):
         key = id(node)
-        if key in stop or not node.parents or key not in grads:
+        if not node.parents or key not in grads or key not in leads_to_input:
             continue
         g = grads[key]
         for i, (parent, local) in enumerate(zip(node.parents, local_derivatives(node, create_graph))):
+            if id(parent) not in leads_to_input:
+                continue
             contribution = local * g
             if anomaly and _is_nan(contribution):
                 raise backward_nan_error(node, i, g, local)

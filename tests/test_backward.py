@@ -187,8 +187,6 @@ def test_gradients_of_an_unused_input_is_zero():
     assert gradients(x * x, [x, unused]) == (4.0, 0.0)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in backward.gradients: stop_at=inputs blocks the flow through an "
-                   "input that is also an interior node (torch.autograd.grad gives 13)")
 def test_gradients_with_respect_to_an_interior_node():
     x = Value(2.0)
     h = x * x

@@ -85,8 +85,6 @@ def test_create_graph_gradients_keep_the_graph_until_the_grads_are_cleared():
         assert all(r() is None for r in refs)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: backward(create_graph=True) stores Value grads on interior nodes; "
-                   "tanh's grad 1 - out² references the node's own consumer, a reference cycle only gc frees")
 def test_create_graph_through_tanh_leaves_no_reference_cycle():
     with gc_off():
         a, b = Value(3.0), Value(4.0)
