@@ -156,6 +156,6 @@ def to_pm1(y: Any) -> np.ndarray:
     """Labels {0, 1} → targets {−1, +1} (2y − 1), as the hinge loss wants."""
     arr = np.asarray(y)
     if arr.size and not np.isin(arr, (0, 1)).all():
-        bad = arr[~np.isin(arr, (0, 1))].ravel()[0]
+        bad = arr[~np.isin(arr, (0, 1))].ravel()[0].item()
         raise ValueError(f"to_pm1 expects labels in {{0, 1}}, got {bad!r}")
     return (2 * arr - 1).astype(np.int64)
