@@ -288,3 +288,32 @@ def test_eight_threads_pickle_their_own_graphs_concurrently():
 
     for a, b in run_threads(work):
         assert a == b
+
+
+def test_graph_memory_stays_within_budget_and_is_returned_on_drop():
+    # benchmarks/memory.py measures ~166 bytes per node on CPython 3.11 (micrograd: ~616);
+    # the budget leaves room for other versions while catching a closure or dict per node.
+    import tracemalloc
+
+    xs = [((i * 7919) % 1000) / 500.0 - 1.0 for i in range(25_000)]
+    with gc_off():
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            w = Value(0.5)
+            terms = [(Value(x) * w).relu() for x in xs]
+            while len(terms) > 1:  # a balanced sum tree: Σ relu(xᵢ·w), as in benchmarks/memory.py
+                odd = terms[-1:] if len(terms) % 2 else []
+                terms = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)] + odd
+            root = terms[0]
+            del terms
+            root.backward()
+            used = tracemalloc.get_traced_memory()[0] - base
+            del root
+            left = tracemalloc.get_traced_memory()[0] - base
+        finally:
+            tracemalloc.stop()
+    nodes = 4 * len(xs)
+    assert used / nodes < 300
+    # What stays is CPython's tuple and float free lists (a few hundred kB whatever the graph size).
+    assert left < 512 * 1024
