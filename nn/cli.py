@@ -352,6 +352,11 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     from .predict import accuracy
     from .train import fit
 
+    # Batch norm ties the samples of a batch together, so it has no per-sample program to compile.
+    eager = args.batch_norm if args.eager is None else args.eager
+    if args.batch_norm and not eager:
+        parser.error("--compiled cannot train --batch-norm models (batch statistics tie the samples together); "
+                     "drop --compiled")
     X, y = getattr(datasets, f"make_{args.dataset}")(args.samples, noise=args.noise, seed=args.seed)
     model = MLP(2, [*args.layers, 1], activation=args.activation, rng=args.seed, batch_norm=args.batch_norm)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
@@ -368,11 +373,6 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     except OSError as e:
         parser.error(f"cannot create the output folder {str(out)!r}: {e.strerror or e}")
 
-    # Batch norm ties the samples of a batch together, so it has no per-sample program to compile.
-    eager = args.batch_norm if args.eager is None else args.eager
-    if args.batch_norm and not eager:
-        parser.error("--compiled cannot train --batch-norm models (batch statistics tie the samples together); "
-                     "drop --compiled")
     say = (lambda *a: None) if args.quiet else print
     arch = " -> ".join(str(n) for n in [2, *args.layers, 1])
     say(f"data:  {args.dataset}, {args.samples} points, noise {args.noise:g}, seed {args.seed}")
