@@ -76,9 +76,10 @@ def _tuple(*strategies: st.SearchStrategy[float]) -> st.SearchStrategy[tuple[flo
 
 
 def _torch_softplus(t: Any) -> Any:
+    # log(1 + eˣ) exactly; torch's softplus switches to x above 20 (an approximation).
     import torch
 
-    return torch.nn.functional.softplus(t)
+    return torch.logaddexp(t, torch.zeros_like(t))
 
 
 def _torch_leaky(slope: float) -> Callable[[Any], Any]:
