@@ -347,6 +347,7 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     import time
 
     from . import datasets, optim
+    from .io import save
     from .layers import MLP
     from .lr_scheduler import LinearLR
     from .predict import accuracy
@@ -392,10 +393,8 @@ def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     final_accuracy = accuracy(model, X, y)
     print(f"final loss {history.loss[-1]:.4f}, accuracy {final_accuracy:.1%} on the {len(X)} training points "
           f"({args.steps} steps in {seconds:.1f} s)")
-    _save_model(model, out / "model.json")
-    _plot_decision_boundary(model, X, y, out / "decision_boundary.png", title=f"{args.dataset}: accuracy "
-                            f"{final_accuracy:.1%}")
-    _plot_loss_curve(history, out / "loss_curve.png")
+    save(model, out / "model.json")
+    _write_pictures(model, X, y, history, out, title=f"{args.dataset}: accuracy {final_accuracy:.1%}")
     print(f"wrote {out}{_sep()}decision_boundary.png, loss_curve.png, model.json")
     return 0
 
@@ -418,67 +417,13 @@ def _fresh_run_folder(dataset: str) -> Path:
     return folder
 
 
-def _save_model(model: Any, path: Path) -> None:
-    try:
-        from . import io as model_io
-    except ImportError:
-        model_io = None
-    if model_io is not None and hasattr(model_io, "save"):
-        model_io.save(model, path)
-        return
-    import json
+def _write_pictures(model: Any, X: Any, y: Any, history: Any, out: Path, title: str) -> None:
+    from .plots import plot_decision_boundary, plot_history
 
-    path.write_text(json.dumps({"config": model.config(), "state_dict": model.state_dict()}, indent=1))
-
-
-def _plot_decision_boundary(model: Any, X: Any, y: Any, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    pad = 0.25
-    xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 80)
-    ys = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 80)
-    gx, gy = np.meshgrid(xs, ys)
-    scores = _scores(model, np.c_[gx.ravel(), gy.ravel()]).reshape(gx.shape)
-    fig, ax = plt.subplots(figsize=(5, 4.5), dpi=100)
-    ax.contourf(gx, gy, scores > 0, levels=[-0.5, 0.5, 1.5], cmap="coolwarm", alpha=0.35)
-    ax.contour(gx, gy, scores, levels=[0.0], colors="k", linewidths=1)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", s=18, edgecolors="k", linewidths=0.5)
-    ax.set(title=title, xlabel="x1", ylabel="x2")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def _scores(model: Any, X: Any) -> Any:
-    """The model's scores on many points: compiled (one matrix product per layer) when it can be traced."""
-    from autograd_core.compile import compile as compile_model
-
-    from .predict import predict
-
-    try:
-        return compile_model(model, n_inputs=X.shape[1], params=model.parameters())(X)
-    except Exception:
-        return predict(model, X)
-
-
-def _plot_loss_curve(history: Any, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=100)
-    left.plot(history.step, history.loss)
-    left.set(title="loss C", xlabel="step", yscale="log" if min(history.loss) > 0 else "linear")
-    right.plot(history.step, history.accuracy)
-    right.set(title="accuracy (batch, before the step)", xlabel="step", ylim=(0, 1.02))
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    fig = plot_decision_boundary(model, X, y, title=title)
+    fig.savefig(out / "decision_boundary.png", dpi=100)
+    fig = plot_history(history, log_loss=min(history.loss) > 0, title="training")
+    fig.savefig(out / "loss_curve.png", dpi=100)
 
 
 if __name__ == "__main__":

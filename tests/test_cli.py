@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from nn import accuracy, make_moons
 from nn.cli import main
+from nn.io import load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -181,8 +183,9 @@ def test_train_with_defaults_learns_moons_and_writes_its_three_files(capsys, tmp
     assert "final loss 0.0110, accuracy 100.0% on the 100 training points" in out  # micrograd's demo result
     assert (folder / "decision_boundary.png").read_bytes().startswith(b"\x89PNG")
     assert (folder / "loss_curve.png").read_bytes().startswith(b"\x89PNG")
-    model = json.loads((folder / "model.json").read_text())
-    assert "MLP" in json.dumps(model)
+    assert json.loads((folder / "model.json").read_text())["config"]["nouts"] == [16, 16, 1]
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    assert accuracy(load(folder / "model.json"), X, y) == 1.0
     assert err == ""  # --quiet: no progress bar
 
 
