@@ -48,17 +48,25 @@ class _Switch:
     _value = False
 
     def __init__(self) -> None:
-        self._saved: list[bool] = []
+        # One instance may be entered from several threads (a module-level ``NO_GRAD = no_grad()``),
+        # so the settings to restore are kept per thread too.
+        self._saved = threading.local()
+
+    def _stack(self) -> list[bool]:
+        stack: list[bool] | None = getattr(self._saved, "stack", None)
+        if stack is None:
+            stack = self._saved.stack = []
+        return stack
 
     def __enter__(self) -> None:
-        self._saved.append(getattr(STATE, self._attr))
+        self._stack().append(getattr(STATE, self._attr))
         setattr(STATE, self._attr, self._value)
         STATE.refresh()
         _count_active(1)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        setattr(STATE, self._attr, self._saved.pop())
+        setattr(STATE, self._attr, self._stack().pop())
         STATE.refresh()
         _count_active(-1)
 

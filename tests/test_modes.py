@@ -217,3 +217,40 @@ def test_anomaly_detection_is_per_thread():
         t.start()
         t.join(10)
     assert seen == [True]
+
+
+def test_one_switch_instance_shared_by_two_threads_restores_each_threads_setting():
+    shared = enable_grad()
+    a_entered, b_entered, a_left = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def thread_a():
+        with no_grad():
+            with shared:
+                a_entered.set()
+                b_entered.wait(10)
+            a_left.set()
+            seen["a after"] = is_grad_enabled()  # back inside its own no_grad
+
+    def thread_b():
+        a_entered.wait(10)
+        with shared:
+            b_entered.set()
+            a_left.wait(10)
+        seen["b after"] = is_grad_enabled()  # never in no_grad
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == {"a after": False, "b after": True}
+
+
+def test_one_switch_instance_can_be_reentered():
+    ng = no_grad()
+    with ng:
+        with ng:
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
