@@ -38,9 +38,9 @@ __all__ = ["compiled_loss", "LOSSES"]
 
 LOSSES = ("hinge", "mse", "bce", "cross_entropy")
 
-# model -> {(loss, n_features, n_label_columns): (parameter ids, compiled function)}; weak, so a
+# model -> {(loss, n_features, n_label_columns): (Values seen at trace time, compiled function)}; weak, so a
 # dropped model frees its traces, and nothing unpicklable is stored on the model itself.
-_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[tuple[int, ...], CompiledFunction]]] = (
+_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[list[Value], CompiledFunction]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -56,14 +56,12 @@ def compiled_loss(model: Any, loss: str, X: np.ndarray, y: np.ndarray) -> tuple[
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
-    _reject_batch_norm(model)
     X = _features(X)
     n = X.shape[0]
     if n == 0:
         raise ValueError("compiled_loss needs at least one sample, got an empty batch")
-    params = list(model.parameters())
     if loss == "cross_entropy":
-        f = _compiled(model, params, loss, X.shape[1], 0)
+        f = _compiled(model, loss, X.shape[1], 0)
         logits = f(X)
         if logits.ndim == 1:
             raise ValueError("cross_entropy needs a model with one output per class (at least 2), got 1 output")
@@ -72,7 +70,7 @@ def compiled_loss(model: Any, loss: str, X: np.ndarray, y: np.ndarray) -> tuple[
         return value, logits
     targets = _targets(loss, y, n)
     k = targets.shape[1]
-    f = _compiled(model, params, loss, X.shape[1], k)
+    f = _compiled(model, loss, X.shape[1], k)
     upstream = np.zeros((n, 1 + k))
     upstream[:, 0] = 1.0 / (n * k)
     out = f.backward(np.hstack([X, targets]), upstream)
@@ -103,12 +101,10 @@ def _targets(loss: str, y: Any, n: int) -> np.ndarray:
         t = t[:, None]
     if t.ndim != 2 or t.shape[0] != n:
         raise ValueError(f"{loss}: {n} samples need targets of shape ({n},) or ({n}, k), got {np.shape(y)}")
-    if loss == "hinge":
-        values = set(np.unique(t).tolist())
-        if values <= {0.0, 1.0}:
-            t = 2.0 * t - 1.0
-        elif not values <= {-1.0, 1.0}:
-            raise ValueError(f"hinge targets must be ±1 or {{0, 1}} labels, got {sorted(values)[:5]}")
+    if loss == "hinge" and not ((t == 1.0) | (t == -1.0)).all():
+        if not ((t == 0.0) | (t == 1.0)).all():
+            raise ValueError(f"hinge targets must be ±1 or {{0, 1}} labels, got {sorted(set(t.ravel().tolist()))[:5]}")
+        t = 2.0 * t - 1.0
     if loss == "bce" and not ((t >= 0.0) & (t <= 1.0)).all():
         raise ValueError("bce targets must be in [0, 1]")
     return t
@@ -140,12 +136,14 @@ def _per_sample(loss: str, k: int) -> Callable[[Any, list[Value]], Value]:
     return total
 
 
-def _compiled(model: Any, params: list[Value], loss: str, nin: int, k: int) -> CompiledFunction:
+def _compiled(model: Any, loss: str, nin: int, k: int) -> CompiledFunction:
     key = (loss, nin, k)
-    ids = tuple(map(id, params))
+    fingerprint = _reachable_values(model) if isinstance(model, Module) else list(model.parameters())
     entry = _CACHE.setdefault(model, {}).get(key)
-    if entry is not None and entry[0] == ids:
+    if entry is not None and entry[0] == fingerprint:
         return entry[1]
+    _reject_batch_norm(model)
+    params = list(model.parameters())
     ref = weakref.ref(model)
     if loss == "cross_entropy":
         def fn(v: list[Value]) -> Any:
@@ -161,8 +159,30 @@ def _compiled(model: Any, params: list[Value], loss: str, nin: int, k: int) -> C
             return [per_sample(out, v[nin:]), *outs]
 
         f = compile(fn, nin + k, params)
-    _CACHE[model][key] = (ids, f)
+    _CACHE[model][key] = (fingerprint, f)
     return f
+
+
+def _reachable_values(module: Module, out: list[Value] | None = None) -> list[Value]:
+    """Every Value held by the module tree, in attribute order: a superset of its parameters.
+
+    Comparing this list with the one seen at trace time tells, in a fraction of the cost of
+    ``parameters()``, whether any parameter was replaced or added, so the trace must be redone.
+    """
+    if out is None:
+        out = []
+    for v in vars(module).values():
+        if type(v) is Value:
+            out.append(v)
+        elif isinstance(v, Module):
+            _reachable_values(v, out)
+        elif type(v) is list or type(v) is tuple:
+            for item in v:
+                if type(item) is Value:
+                    out.append(item)
+                elif isinstance(item, Module):
+                    _reachable_values(item, out)
+    return out
 
 
 def _cross_entropy(logits: np.ndarray, y: Any) -> tuple[float, np.ndarray]:

@@ -1,0 +1,264 @@
+"""One table: a training step in micrograd, our eager engine, our compiled mode and PyTorch.
+
+Workloads (all measured in this one run, median of several repeats, ms per step):
+
+* **micrograd demo step**: ``MLP(2, [16, 16, 1])`` on 100 moons samples (noise 0.1), hinge
+  loss + 1e-4·Σw², one forward + backward + SGD update. micrograd and our eager engine run
+  the very same demo code (only the import differs); compiled mode uses
+  ``nn.compiled.compiled_loss`` as ``nn.fit(..., compiled=True)`` does; PyTorch runs the same
+  model batched in float64 on the CPU.
+* **64-64-64 spiral step**: ``MLP(2, [64, 64, 64, 1])`` on 1,000 spiral samples, same loss and
+  update (micrograd is left out: one step would take minutes).
+
+Then the 100-step demo (SGD, lr 1.0 → 0.1 as micrograd's notebook) is trained eagerly and
+compiled from the same initial weights, and the final training accuracies are compared.
+
+Run ``benchmarks/setup.sh`` once (it installs micrograd 0.1.0 and torch from PyPI), then
+``python benchmarks/compare.py``; ``--quick`` takes fewer repeats. If micrograd is missing the
+script installs it with pip first; if torch is missing its rows say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import importlib
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+# Every engine on one thread: the matrices are small, and threads only add noise on a shared machine.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import nn  # noqa: E402
+from nn.compiled import compiled_loss  # noqa: E402
+
+ALPHA = 1e-4
+LR = 1e-3  # for timing; the cost of a step does not depend on the learning rate
+
+
+def ensure_micrograd() -> Any:
+    """micrograd 0.1.0 from PyPI, installed with pip on first use (never vendored)."""
+    try:
+        return importlib.import_module("micrograd")
+    except ImportError:
+        print("micrograd is not installed; installing micrograd==0.1.0 from PyPI …", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "micrograd==0.1.0"], check=True)
+        importlib.invalidate_caches()
+        return importlib.import_module("micrograd")
+
+
+def median_ms(step: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def median_ms_per_call(step: Callable[[], Any], repeats: int, calls: int) -> float:
+    """For fast steps: the median over ``repeats`` of the mean over ``calls`` back-to-back steps."""
+    def many() -> None:
+        for _ in range(calls):
+            step()
+
+    return median_ms(many, repeats) / calls
+
+
+# -- the demo step, word for word as micrograd's notebook (works with either Value class) ----
+def demo_step(model: Any, Xl: list[list[float]], yl: list[float], lr: float) -> float:
+    Value = type(model.parameters()[0])  # micrograd's or ours: the code is the same
+    inputs = [list(map(Value, xrow)) for xrow in Xl]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(yl, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = ALPHA * sum(p * p for p in model.parameters())
+    total_loss = data_loss + reg_loss
+    model.zero_grad()
+    total_loss.backward()
+    for p in model.parameters():
+        p.data -= lr * p.grad
+    return total_loss.data
+
+
+def compiled_step(model: nn.Module, params: list[Any], X: np.ndarray, y_pm1: np.ndarray, lr: float) -> float:
+    """One step as ``nn.fit(..., compiled=True)`` takes it (minus progress bar and history).
+
+    ``params`` is ``model.parameters()``, listed once before training as an optimizer does.
+    """
+    for p in params:
+        p.grad = 0.0
+    data_loss, _ = compiled_loss(model, "hinge", X, y_pm1)
+    reg = 0.0
+    for p in params:
+        d = p.data
+        reg += d * d
+        p.grad += 2 * ALPHA * d
+        p.data = d - lr * p.grad
+    return data_loss + ALPHA * reg
+
+
+def torch_setup(model: nn.Module, X: np.ndarray, y_pm1: np.ndarray) -> Callable[[float], float] | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    sizes = [model.nin, *model.nouts]
+    layers: list[Any] = []
+    for i, (a, b) in enumerate(pairwise(sizes)):
+        layers.append(torch.nn.Linear(a, b, dtype=torch.float64))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    net = torch.nn.Sequential(*layers)
+    Xt, yt = torch.tensor(X), torch.tensor(y_pm1)
+    opt = torch.optim.SGD(net.parameters(), lr=LR)
+
+    def step(lr: float = LR) -> float:
+        opt.zero_grad()
+        scores = net(Xt).squeeze(1)
+        loss = torch.relu(1 - yt * scores).mean() + ALPHA * sum((p * p).sum() for p in net.parameters())
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def accuracy(model: nn.Module, X: np.ndarray, y01: np.ndarray) -> float:
+    from autograd_core.compile import compile
+
+    scores = compile(model, X.shape[1])(X)
+    return float(((scores > 0) == (y01 == 1)).mean())
+
+
+def train_demo(X: np.ndarray, y01: np.ndarray, compiled: bool, steps: int = 100) -> tuple[float, list[float]]:
+    model = nn.MLP(2, [16, 16, 1], rng=1337)
+    y_pm1 = 2.0 * y01 - 1.0
+    Xl, yl = X.tolist(), y_pm1.tolist()
+    params = model.parameters()
+    for k in range(steps):
+        lr = 1.0 - 0.9 * k / steps
+        if compiled:
+            compiled_step(model, params, X, y_pm1, lr)
+        else:
+            demo_step(model, Xl, yl, lr)
+    return accuracy(model, X, y01), [p.data for p in model.parameters()]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = [f"Python {platform.python_version()}", f"numpy {np.__version__}"]
+    try:
+        import torch
+
+        versions.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    except ImportError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores; {', '.join(versions)}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (noisier)")
+    args = parser.parse_args(argv)
+    reps = 3 if args.quick else 7
+    micrograd = ensure_micrograd()
+    from micrograd.nn import MLP as MicroMLP
+
+    rows: list[tuple[str, str, float | None]] = []
+
+    # micrograd demo step
+    X, y01 = nn.make_moons(100, noise=0.1, seed=1337)
+    y_pm1 = 2.0 * y01 - 1.0
+    Xl, yl = X.tolist(), y_pm1.tolist()
+    random.seed(1337)
+    micro = MicroMLP(2, [16, 16, 1])
+    ours = nn.MLP(2, [16, 16, 1], rng=1337)
+    comp = nn.MLP(2, [16, 16, 1], rng=1337)
+    comp_params = comp.parameters()
+    torch_step = torch_setup(ours, X, y_pm1)
+    demo = "demo MLP(2,[16,16,1]), 100 moons"
+    rows.append((demo, f"micrograd {getattr(micrograd, '__version__', '0.1.0')}",
+                 median_ms(lambda: demo_step(micro, Xl, yl, LR), max(3, reps // 2))))
+    rows.append((demo, "eager (autograd_core)", median_ms(lambda: demo_step(ours, Xl, yl, LR), reps)))
+    rows.append((demo, "compiled (autograd_core)",
+                 median_ms_per_call(lambda: compiled_step(comp, comp_params, X, y_pm1, LR), reps, 50)))
+    rows.append((demo, "PyTorch float64 CPU", median_ms_per_call(torch_step, reps, 50) if torch_step else None))
+
+    # 64-64-64 on 1,000 spiral samples
+    Xs, ys01 = nn.make_spiral(1000, noise=0.1, seed=1)
+    ys = 2.0 * ys01 - 1.0
+    big = "MLP(2,[64,64,64,1]), 1,000 spiral"
+    eager_big = nn.MLP(2, [64, 64, 64, 1], rng=1)
+    comp_big = nn.MLP(2, [64, 64, 64, 1], rng=1)
+    big_params = comp_big.parameters()
+    torch_big = torch_setup(eager_big, Xs, ys)
+    # One eager step on all 1,000 samples builds ~17 million nodes; graphs are per sample, so
+    # the step is timed on a slice and scaled (the row says so).
+    part = 20 if args.quick else 100
+    Xp, yp = Xs[:part].tolist(), ys[:part].tolist()
+    eager_ms = median_ms(lambda: demo_step(eager_big, Xp, yp, LR), 1, warmup=0) * (len(Xs) / part)
+    rows.append((big, f"eager (autograd_core; {part} samples × {len(Xs) // part})", eager_ms))
+    big_step = lambda: compiled_step(comp_big, big_params, Xs, ys, LR)
+    rows.append((big, "compiled (autograd_core)", median_ms_per_call(big_step, reps, 5)))
+    rows.append((big, "PyTorch float64 CPU", median_ms_per_call(torch_big, reps, 5) if torch_big else None))
+
+    print(f"{datetime.date.today().isoformat()} — {machine()}")
+    print("ms per training step (forward + backward + SGD update), median of repeats, one run\n")
+    print(table(rows))
+
+    acc_eager, w_eager = train_demo(X, y01, compiled=False)
+    acc_comp, w_comp = train_demo(X, y01, compiled=True)
+    diff = max(abs(a - b) for a, b in zip(w_eager, w_comp))
+    print(f"\n100-step micrograd demo (hinge + 1e-4·L2, SGD lr 1.0→0.1, same initial weights): "
+          f"final training accuracy eager {acc_eager:.0%}, compiled {acc_comp:.0%}; "
+          f"largest weight difference after 100 steps {diff:.1e}")
+
+
+def table(rows: list[tuple[str, str, float | None]]) -> str:
+    torch_ms = {w: ms for w, e, ms in rows if e.startswith("PyTorch")}
+    micro_ms = {w: ms for w, e, ms in rows if e.startswith("micrograd")}
+    head = ("workload", "engine", "ms/step", "÷ PyTorch", "micrograd ÷")
+    body = []
+    for workload, engine, ms in rows:
+        if ms is None:
+            body.append((workload, engine, "not installed", "", ""))
+            continue
+        t, m = torch_ms.get(workload), micro_ms.get(workload)
+        body.append((workload, engine, f"{ms:.3f}" if ms < 10 else f"{ms:,.1f}",
+                     f"{ms / t:,.1f}×" if t else "", f"{m / ms:,.1f}×" if m else ""))
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    fmt = lambda r: "| " + " | ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
+                                      enumerate(zip(r, widths))) + " |"
+    rule = "|" + "|".join("-" * (w + 1) + ("-" if i < 2 else ":") for i, w in enumerate(widths)) + "|"
+    return "\n".join([fmt(head), rule, *map(fmt, body)])
+
+
+if __name__ == "__main__":
+    main()
