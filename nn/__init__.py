@@ -11,6 +11,9 @@ PyTorch has the same thing the names, defaults and numbers follow PyTorch.
     history = nn.fit(model, X, y, loss="hinge", alpha=1e-4, steps=100)
 """
 
+from importlib import import_module
+from typing import Any
+
 from . import datasets, init, losses, lr_scheduler, optim
 from .batchnorm import BatchNorm1d
 from .datasets import make_circles, make_gaussians, make_moons, make_spiral, make_xor, to_pm1
@@ -67,4 +70,25 @@ __all__ = [
     "losses",
     "optim",
     "lr_scheduler",
+    "save",
+    "load",
+    "load_optimizer",
+    "to_torch",
+    "from_torch",
 ]
+
+# Names from the optional modules, resolved on first use so ``import nn`` never pays for them
+# (and never fails because of them).
+_LAZY = {
+    "save": "io",
+    "load": "io",
+    "load_optimizer": "io",
+    "to_torch": "torch_bridge",
+    "from_torch": "torch_bridge",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")

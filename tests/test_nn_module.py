@@ -140,3 +140,10 @@ def test_module_without_forward_says_so():
 def test_bad_inputs_get_a_clear_error(bad):
     with pytest.raises((TypeError, ValueError), match=r"expected|sample|batch|empty"):
         nn.MLP(2, [1], rng=0)(bad)
+
+
+def test_save_load_and_torch_bridge_are_reachable_from_nn():
+    for name in ("save", "load", "load_optimizer", "to_torch", "from_torch"):
+        assert callable(getattr(nn, name))
+    with pytest.raises(AttributeError, match="no attribute 'Conv2d'"):
+        nn.Conv2d
