@@ -197,11 +197,12 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:
     terms = []
     for row, t in zip(rows, tflat):
         t = t.data if isinstance(t, Value) else t
-        if isinstance(t, (bool, np.bool_)) or float(t) != int(float(t)) or not 0 <= int(float(t)) < n_classes:
+        tf = float(t)
+        if isinstance(t, (bool, np.bool_)) or not tf.is_integer() or not 0 <= tf < n_classes:
             raise ValueError(f"cross_entropy targets must be integer classes in [0, {n_classes}), got {t!r}")
         m = max(z.data for z in row)
         if math.isinf(m):
             m = 0.0
         shifted = [z - m for z in row]
-        terms.append(sum(s.exp() for s in shifted).log() - shifted[int(float(t))])
+        terms.append(sum(s.exp() for s in shifted).log() - shifted[int(tf)])
     return _reduce(terms, reduction)

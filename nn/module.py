@@ -15,7 +15,7 @@ per sample. Subclasses implement :meth:`Module.forward` (one sample) and may ove
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -231,7 +231,3 @@ class Module:
     def num_parameters(self) -> int:
         return len(self.parameters())
 
-
-def flatten_outputs(out: Any) -> Sequence[Any]:
-    """One sample's output as a list (a single Value becomes a list of one)."""
-    return out if isinstance(out, list) else [out]

@@ -183,6 +183,8 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hing
         steps = epochs * per_epoch
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"steps must be an int ≥ 0, got {steps!r}")
+    if not isinstance(eval_every, int) or isinstance(eval_every, bool) or eval_every < 1:
+        raise ValueError(f"eval_every must be a positive int, got {eval_every!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
         raise ValueError(f"alpha (L2 strength) must be a number ≥ 0, got {alpha!r}")
     targets = _targets(loss, y)

@@ -155,8 +155,9 @@ def test_shape_mismatch_and_bad_targets_are_clear_errors():
         nn.mse_loss([Value(1.0), Value(2.0)], [1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"integer classes in \[0, 2\)"):
         nn.cross_entropy([[Value(1.0), Value(2.0)]], [2])
-    with pytest.raises(ValueError, match="integer classes"):
-        nn.cross_entropy([[Value(1.0), Value(2.0)]], [0.5])
+    for bad in (0.5, float("nan"), -1, True):
+        with pytest.raises(ValueError, match="integer classes"):
+            nn.cross_entropy([[Value(1.0), Value(2.0)]], [bad])
     with pytest.raises(ValueError, match="2 rows of logits need 2"):
         nn.cross_entropy([[1.0, 2.0], [0.0, 1.0]], [0])
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
