@@ -188,12 +188,16 @@ def test_micrograd_private_graph_names_work_for_its_drawing_code():
     assert c._op == "+" and a._op == ""
 
 
-def test_interior_grads_reset_unlike_micrograd():
+def test_interior_grads_reset_so_a_second_backward_doubles():
     x = Value(3.0)
     y = x * x * x
     y.backward()
+    assert x.grad == 27.0
     y.backward()
     assert x.grad == 54.0
+
+
+def test_installed_micrograd_accumulates_interior_grads_instead():
     M = _micrograd().Value
     mx = M(3.0)
     my = mx * mx * mx
