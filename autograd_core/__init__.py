@@ -17,11 +17,14 @@ from .check import (
     gradcheck,
     gradgradcheck,
 )
+from .compile import CompileCheckError, CompiledFunction, CompileError, compile
+from .draw import draw_dot, draw_graph, value_labels
 from .function import Function, FunctionCtx
 from .functional import grad, value_and_grad
 from .graph import edges, nodes, topological_order
 from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .ops import OPS, Op
+from .steps import BackwardSnapshot, BackwardStep, backward_steps
 from .value import Value
 
 __all__ = [
@@ -49,4 +52,14 @@ __all__ = [
     "GradcheckWarning",
     "GradcheckReport",
     "GradcheckRow",
+    "draw_graph",
+    "draw_dot",
+    "value_labels",
+    "backward_steps",
+    "BackwardStep",
+    "BackwardSnapshot",
+    "compile",
+    "CompiledFunction",
+    "CompileError",
+    "CompileCheckError",
 ]
