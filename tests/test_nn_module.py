@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 from autograd_core import Value
@@ -147,3 +150,18 @@ def test_save_load_and_torch_bridge_are_reachable_from_nn():
         assert callable(getattr(nn, name))
     with pytest.raises(AttributeError, match="no attribute 'Conv2d'"):
         nn.Conv2d
+
+
+@settings(max_examples=25)
+@given(nin=st.integers(1, 4), nouts=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+       activation=st.sampled_from(["relu", "tanh", "sigmoid", "leaky_relu", "linear"]),
+       batch_norm=st.booleans(), bias=st.booleans(), seed=st.integers(0, 1000))
+def test_build_plus_state_dict_reproduces_any_mlp(nin, nouts, activation, batch_norm, bias, seed):
+    model = nn.MLP(nin, nouts, activation=activation, batch_norm=batch_norm, bias=bias, rng=seed)
+    X = np.random.default_rng(seed).normal(size=(3, nin))
+    model(X)
+    copy = nn.build(json.loads(json.dumps(model.config())), rng=seed + 1)
+    copy.load_state_dict(model.state_dict())
+    model.eval()
+    copy.eval()
+    assert nn.predict(copy, X).tolist() == nn.predict(model, X).tolist()
