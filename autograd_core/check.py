@@ -2,7 +2,7 @@
 
 For each input xᵢ the numeric derivative is
 
-    ∂f/∂xᵢ ≈ (f(x + ε·eᵢ) − f(x − ε·eᵢ)) / 2ε          (float64, error O(ε²))
+    ∂f/∂xᵢ ≈ (f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h,   h = ε·max(1, |xᵢ|)    (float64, error O(h²))
 
 and it must agree with the analytic one within ``atol + rtol·|numeric|``. Following
 CS231n's recipe, a pair that is exactly zero on both sides passes explicitly, and where a
@@ -133,10 +133,27 @@ def _kink_signature(out: Value) -> list[tuple[str, float]]:
     return sig
 
 
-def _straddles_kink(fn: Callable[..., Any], xs: list[float], i: int, eps: float) -> bool:
+def _perturb(xs: Sequence[float], i: int, eps: float) -> tuple[list[float], list[float], float]:
+    """``x ∓ h·eᵢ`` and the step actually taken, ``h = eps·max(1, |xᵢ|)``.
+
+    Scaling by |xᵢ| keeps the step above float spacing for large inputs (1e8 + 1e-6 rounds to a
+    different step; 1e12 + 1e-6 to none at all), and dividing by the step actually taken keeps
+    the quotient honest after rounding.
+    """
+    if not math.isfinite(xs[i]):
+        raise ValueError(f"gradcheck: input x{i} = {xs[i]!r} is not finite; finite differences need a finite point")
+    h = eps * max(1.0, abs(xs[i]))
     lo, hi = list(xs), list(xs)
-    lo[i] -= eps
-    hi[i] += eps
+    lo[i] -= h
+    hi[i] += h
+    step = hi[i] - lo[i]
+    if not step > 0.0:
+        raise ValueError(f"gradcheck: eps={eps!r} gives no step at input x{i} = {xs[i]!r}; use a larger eps")
+    return lo, hi, step
+
+
+def _straddles_kink(fn: Callable[..., Any], xs: list[float], i: int, eps: float) -> bool:
+    lo, hi, _ = _perturb(xs, i, eps)
     sigs = [_kink_signature(_call(fn, p)) for p in (lo, xs, hi)]
     if any(s == 0.0 for _, s in sigs[1]):
         return True
@@ -164,10 +181,8 @@ def check_gradients(fn: Callable[..., Any], inputs: Sequence[Any], *, eps: float
     analytic = _first_gradients(fn, xs)
     report = GradcheckReport(title="gradcheck")
     for i in range(len(xs)):
-        lo, hi = list(xs), list(xs)
-        lo[i] -= eps
-        hi[i] += eps
-        numeric = (_call(fn, hi).data - _call(fn, lo).data) / (2 * eps)
+        lo, hi, step = _perturb(xs, i, eps)
+        numeric = (_call(fn, hi).data - _call(fn, lo).data) / step
         a = analytic[i]
         kink = not (abs(a - numeric) <= atol + rtol * abs(numeric)) and _straddles_kink(fn, xs, i, eps)
         report.rows.append(_judge(f"x{i}", a, numeric, atol, rtol, kink))
@@ -186,12 +201,10 @@ def check_second_gradients(fn: Callable[..., Any], inputs: Sequence[Any], *, eps
         hessian.append(gradients(g, leaves) if isinstance(g, Value) else tuple(0.0 for _ in xs))
     report = GradcheckReport(title="gradgradcheck")
     for j in range(len(xs)):
-        lo, hi = list(xs), list(xs)
-        lo[j] -= eps
-        hi[j] += eps
+        lo, hi, step = _perturb(xs, j, eps)
         g_hi, g_lo = _first_gradients(fn, hi), _first_gradients(fn, lo)
         for i in range(len(xs)):
-            numeric = (g_hi[i] - g_lo[i]) / (2 * eps)
+            numeric = (g_hi[i] - g_lo[i]) / step
             a = to_float(hessian[i][j])
             kink = not (abs(a - numeric) <= atol + rtol * abs(numeric)) and _straddles_kink(fn, xs, j, eps)
             report.rows.append(_judge(f"d2/dx{i}dx{j}", a, numeric, atol, rtol, kink))

@@ -185,3 +185,29 @@ def test_infinite_derivative_is_not_a_silent_pass():
     report = check_gradients(lambda x: x.sqrt(), [0.0])
     assert math.isinf(report.rows[0].analytic)
     assert not report.passed
+
+
+@pytest.mark.parametrize("x", [1e8, 1e12, -3e15, 1e20])
+def test_large_inputs_get_a_step_that_survives_rounding(x):
+    # an absolute step of 1e-6 is rounded away (or distorted) at these magnitudes
+    assert gradcheck(lambda v: v * 2, [x])
+    assert gradcheck(lambda v: v * v, [x])
+    assert gradgradcheck(lambda v: v * v, [x])
+
+
+def test_step_is_relative_to_the_input_only_above_one():
+    # at |x| ≤ 1 the window is ±eps, so a kink 5e-7 away is still inside it
+    assert check_gradients(lambda v: abs(v), [5e-7]).rows[0].status == "kink"
+    assert check_gradients(lambda v: abs(v - 2.0), [2.0 + 1e-6]).rows[0].status == "kink"  # h = 2e-6 here
+    assert check_gradients(lambda v: abs(v - 2.0), [2.0 + 3e-6]).rows[0].status == "ok"
+
+
+@pytest.mark.parametrize("x", [math.inf, -math.inf, math.nan])
+def test_non_finite_input_is_a_clear_error(x):
+    with pytest.raises(ValueError, match="is not finite"):
+        gradcheck(lambda v: v * 2, [x])
+
+
+def test_eps_too_small_for_the_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="gives no step at input x0"):
+        gradcheck(lambda v: v * 2, [1.0], eps=1e-20)
