@@ -230,3 +230,19 @@ def test_create_graph_second_backward_accumulates_values():
     y.backward(create_graph=True)
     y.backward(create_graph=True)
     assert isinstance(x.grad, Value) and x.grad.data == 8.0
+
+
+@pytest.mark.xfail(strict=True, reason="bug in backward.py: (x*x).backward('1.0') raises a bare "
+                   "\"unsupported operand type(s) for +=\" instead of naming the expected real number")
+@pytest.mark.parametrize("seed", ["1.0", None, [1.0]])
+def test_backward_seed_that_is_not_a_number_is_a_clear_error(seed):
+    x = Value(3.0)
+    y = x * x
+    with pytest.raises(TypeError, match="real number"):
+        y.backward(seed)
+
+
+def test_backward_seed_may_be_a_value():
+    x = Value(3.0)
+    (x * x).backward(Value(2.0))
+    assert isinstance(x.grad, Value) and x.grad.data == 12.0
