@@ -246,3 +246,23 @@ def test_backward_seed_may_be_a_value():
     x = Value(3.0)
     (x * x).backward(Value(2.0))
     assert isinstance(x.grad, Value) and x.grad.data == 12.0
+
+
+def test_create_graph_through_a_chain_deeper_than_the_recursion_limit():
+    def chain(x):
+        y = x
+        for _ in range(3_000):
+            y = (y * 1.0001).sin()
+        return y
+
+    x = Value(0.3)
+    (g,) = gradients(chain(x), [x], create_graph=True)
+    (h,) = gradients(g, [x])
+
+    def first(at: float) -> float:
+        v = Value(at)
+        return gradients(chain(v), [v])[0]
+
+    assert g.data == first(0.3)
+    step = 1e-5
+    assert h == pytest.approx((first(0.3 + step) - first(0.3 - step)) / (2 * step), rel=1e-6)
