@@ -37,12 +37,17 @@ RandomLike = Union[int, random.Random, None]
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 INITS: tuple[str, ...] = ("micrograd", "xavier", "he", "xavier_normal", "he_normal")
 
+def identity(z: Value) -> Value:
+    """The linear "activation" a = z (a named function, so models stay picklable)."""
+    return z
+
+
 _ACTIVATION_FUNCTIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
     "leaky_relu": Value.leaky_relu,
-    "linear": lambda z: z,
+    "linear": identity,
 }
 
 

@@ -182,3 +182,16 @@ def test_sequential_chains_modules_and_rejects_non_modules():
     assert seq(x).data == pytest.approx(seq.layers[2](h).data, rel=1e-15)
     with pytest.raises(TypeError, match="Sequential takes Modules"):
         nn.Sequential(lambda x: x)
+
+
+def test_models_survive_pickle_and_deepcopy_with_identical_outputs():
+    import copy
+    import pickle
+
+    model = nn.MLP(2, [4, 4, 1], batch_norm=True, activation="tanh", rng=0)
+    model([[0.1, 0.2], [0.3, -0.1]])
+    model.eval()
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert clone.state_dict() == model.state_dict()
+        assert clone.parameters()[0] is not model.parameters()[0]
+        assert [o.data for o in clone([[1.0, 2.0], [0.0, 1.0]])] == [o.data for o in model([[1.0, 2.0], [0.0, 1.0]])]
