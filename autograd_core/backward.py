@@ -18,7 +18,7 @@ from .anomaly import backward_nan_error
 from .backends import VALUE
 from .graph import consumer_counts, cycle_error, topological_order
 from .modes import STATE
-from .value import Value
+from .value import Value, to_float
 
 __all__ = ["backward", "gradients", "local_derivatives"]
 
@@ -42,6 +42,8 @@ def backward(root: Value, grad: Any = 1.0, *, create_graph: bool = False) -> Non
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
+    if not isinstance(grad, Value):
+        grad = _seed(grad)
     if create_graph or not STATE.plain:
         order = topological_order(root)
         _reset_interior(order)
@@ -129,6 +131,14 @@ def gradients(output: Value, inputs: Sequence[Value], grad_output: Any = 1.0, *,
             pkey = id(parent)
             grads[pkey] = _accumulate(grads[pkey], contribution) if pkey in grads else contribution
     return tuple(grads.get(id(x), 0.0) for x in inputs)
+
+
+def _seed(grad: Any) -> float:
+    try:
+        return to_float(grad)
+    except TypeError:
+        raise TypeError(f"backward(grad=...) must be a number or a Value (∂C/∂root), got {type(grad).__name__}: "
+                        f"{grad!r:.40}") from None
 
 
 def _accumulate(total: Any, contribution: Any) -> Any:

@@ -232,8 +232,6 @@ def test_create_graph_second_backward_accumulates_values():
     assert isinstance(x.grad, Value) and x.grad.data == 8.0
 
 
-@pytest.mark.xfail(strict=True, reason="bug in backward.py: (x*x).backward('1.0') raises a bare "
-                   "\"unsupported operand type(s) for +=\" instead of naming the expected real number")
 @pytest.mark.parametrize("seed", ["1.0", None, [1.0]])
 def test_backward_seed_that_is_not_a_number_is_a_clear_error(seed):
     x = Value(3.0)
