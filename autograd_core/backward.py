@@ -137,7 +137,7 @@ def _seed(grad: Any) -> float:
     try:
         return to_float(grad)
     except TypeError:
-        raise TypeError(f"backward(grad=...) must be a number or a Value (∂C/∂root), got {type(grad).__name__}: "
+        raise TypeError(f"backward(grad=...): expected a real number or a Value (∂C/∂root), got {type(grad).__name__}: "
                         f"{grad!r:.40}") from None
 
 
