@@ -75,6 +75,12 @@ __all__ = [
     "load_optimizer",
     "to_torch",
     "from_torch",
+    "plot_decision_boundary",
+    "plot_history",
+    "plot_optimizer_paths",
+    "plot_gradient_flow",
+    "draw_architecture",
+    "neuron_heatmaps",
 ]
 
 # Names from the optional modules, resolved on first use so ``import nn`` never pays for them
@@ -85,10 +91,19 @@ _LAZY = {
     "load_optimizer": "io",
     "to_torch": "torch_bridge",
     "from_torch": "torch_bridge",
+    "plot_decision_boundary": "plots",
+    "plot_history": "plots",
+    "plot_optimizer_paths": "plots",
+    "plot_gradient_flow": "plots",
+    "draw_architecture": "draw_model",
+    "neuron_heatmaps": "draw_model",
 }
+_LAZY_MODULES = {"io", "torch_bridge", "plots", "draw_model", "compiled"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _LAZY_MODULES:
+        return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'nn' has no attribute {name!r}")

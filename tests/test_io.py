@@ -335,9 +335,7 @@ def pickled(model):
 
 
 MODEL_COPIERS = [
-    pytest.param(pickled, id="pickle", marks=pytest.mark.xfail(
-        strict=True, reason="bug: nn.layers.Neuron keeps activation_function('linear'), a lambda, in _sigma, "
-        "so any MLP (its last layer is linear) cannot be pickled")),
+    pytest.param(pickled, id="pickle"),
     pytest.param(copy.deepcopy, id="deepcopy"),
 ]
 
