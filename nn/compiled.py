@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -38,9 +39,9 @@ __all__ = ["compiled_loss", "LOSSES"]
 
 LOSSES = ("hinge", "mse", "bce", "cross_entropy")
 
-# model -> {(loss, n_features, n_label_columns): (Values seen at trace time, compiled function)}; weak, so a
+# model -> {(loss, n_features, n_label_columns): (model snapshot at trace time, compiled function)}; weak, so a
 # dropped model frees its traces, and nothing unpicklable is stored on the model itself.
-_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[list[Value], CompiledFunction]]] = (
+_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[Any, CompiledFunction]]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -138,10 +139,10 @@ def _per_sample(loss: str, k: int) -> Callable[[Any, list[Value]], Value]:
 
 def _compiled(model: Any, loss: str, nin: int, k: int) -> CompiledFunction:
     key = (loss, nin, k)
-    fingerprint = _reachable_values(model) if isinstance(model, Module) else list(model.parameters())
     entry = _CACHE.setdefault(model, {}).get(key)
-    if entry is not None and entry[0] == fingerprint:
+    if entry is not None and _unchanged(model, entry[0]):
         return entry[1]
+    fingerprint: Any = _Snapshot(model) if isinstance(model, Module) else list(model.parameters())
     _reject_batch_norm(model)
     params = list(model.parameters())
     ref = weakref.ref(model)
@@ -163,26 +164,45 @@ def _compiled(model: Any, loss: str, nin: int, k: int) -> CompiledFunction:
     return f
 
 
-def _reachable_values(module: Module, out: list[Value] | None = None) -> list[Value]:
-    """Every Value held by the module tree, in attribute order: a superset of its parameters.
+class _Snapshot:
+    """The module tree's attributes at trace time, to tell cheaply whether it changed since.
 
-    Comparing this list with the one seen at trace time tells, in a fraction of the cost of
-    ``parameters()``, whether any parameter was replaced or added, so the trace must be redone.
+    Holds, for every module, its attribute values and the items of its list attributes. If
+    any of them is no longer the identical object (a parameter replaced, a layer appended,
+    ``train()``/``eval()`` called), the model is traced again. Identity comparisons run in C,
+    so this costs a fraction of ``parameters()``.
     """
-    if out is None:
-        out = []
-    for v in vars(module).values():
-        if type(v) is Value:
-            out.append(v)
-        elif isinstance(v, Module):
-            _reachable_values(v, out)
-        elif type(v) is list or type(v) is tuple:
-            for item in v:
-                if type(item) is Value:
-                    out.append(item)
-                elif isinstance(item, Module):
-                    _reachable_values(item, out)
-    return out
+
+    def __init__(self, model: Any) -> None:
+        self.entries: list[tuple[Any, list[Any], list[tuple[list[Any], list[Any]]]]] = []
+        self._add(model, root=True)
+
+    def _add(self, module: Any, root: bool = False) -> None:
+        values = list(vars(module).values())
+        lists = [(v, list(v)) for v in values if type(v) is list]
+        # The root is the cache's weak key: holding it here would keep the model alive forever.
+        self.entries.append((None if root else module, values, lists))
+        for v in values:
+            for item in (v if type(v) in (list, tuple) else (v,)):
+                if isinstance(item, Module):
+                    self._add(item)
+
+    def matches(self, model: Any) -> bool:
+        for module, values, lists in self.entries:
+            now = list(vars(model if module is None else module).values())
+            if len(now) != len(values) or not all(map(is_, now, values)):
+                return False
+            for current, saved in lists:
+                if len(current) != len(saved) or not all(map(is_, current, saved)):
+                    return False
+        return True
+
+
+def _unchanged(model: Any, fingerprint: Any) -> bool:
+    if isinstance(fingerprint, _Snapshot):
+        return fingerprint.matches(model)
+    params = list(model.parameters())
+    return len(params) == len(fingerprint) and all(map(is_, params, fingerprint))
 
 
 def _cross_entropy(logits: np.ndarray, y: Any) -> tuple[float, np.ndarray]:

@@ -359,3 +359,15 @@ def test_bad_batches_and_grad_outputs_name_the_expected_shape() -> None:
         f([["a", "b"]])
     with pytest.raises(ValueError, match="wrt must be"):
         f.value_and_grad(np.zeros((1, 2)), wrt="weights")  # type: ignore[arg-type]
+
+
+def test_cached_trace_does_not_keep_a_dropped_model_alive() -> None:
+    import gc
+    import weakref
+
+    model = nn.MLP(2, [3, 1], rng=0)
+    compiled_loss(model, "mse", np.zeros((2, 2)), np.zeros(2))
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
