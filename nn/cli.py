@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dataset", choices=DATASETS, default="moons", help="which data set")
     train.add_argument("--samples", type=_positive_int, default=100, help="number of points")
     train.add_argument("--noise", type=_nonnegative_float, default=0.1, help="noise added to the points")
-    train.add_argument("--layers", type=_layer_sizes, default=[16, 16], metavar="SIZES",
+    train.add_argument("--layers", type=_layer_sizes, default="16,16", metavar="SIZES",
                        help="hidden layer sizes, comma separated (an output layer of 1 is added)")
     train.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="σ of the hidden layers")
     train.add_argument("--loss", choices=LOSSES, default="hinge",
