@@ -156,34 +156,47 @@ def _x_for(values: list[float], steps: list[float]) -> np.ndarray:
     return np.linspace(steps[0], steps[-1], len(values))
 
 
+def _finite(values: list[float], steps: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    # nn.fit writes NaN on the steps where validation was not measured (eval_every > 1, or no
+    # validation data at all): keep only the measured points, so a line can join them.
+    x, v = _x_for(values, steps), np.asarray(values, dtype=np.float64)
+    keep = np.isfinite(v)
+    return x[keep], v[keep]
+
+
 def plot_history(history: Any, *, log_loss: bool = False, title: str = "training") -> Figure:
     """Loss (and accuracy, when recorded) against step, train solid and validation dashed.
 
     ``history`` is an ``nn.History`` or a mapping with lists ``step``, ``loss`` and optionally
-    ``accuracy``, ``val_loss``, ``val_accuracy``. Raises ``ValueError`` when there is no loss.
+    ``accuracy``, ``val_loss``, ``val_accuracy``. Validation is drawn as markers joined by a
+    dashed line at the steps where it is finite (``nn.fit`` records NaN between evaluations);
+    a series with no finite value (no validation data, no class labels) gets no line and no
+    legend entry. Raises ``ValueError`` when there is no loss.
     """
     steps = _field(history, "step")
-    loss, val_loss = _field(history, "loss"), _field(history, "val_loss")
-    acc, val_acc = _field(history, "accuracy"), _field(history, "val_accuracy")
+    loss = _field(history, "loss")
     if not loss:
         raise ValueError("history has no 'loss' values to plot")
     if not steps:
         steps = list(range(len(loss)))
-    fig, axes = _new_axes(None, 2 if acc or val_acc else 1, width=4.5, height=3.5)
+    val_loss = _finite(_field(history, "val_loss"), steps)
+    acc, val_acc = (_finite(_field(history, name), steps) for name in ("accuracy", "val_accuracy"))
+    has_acc = bool(acc[1].size or val_acc[1].size)
+    fig, axes = _new_axes(None, 2 if has_acc else 1, width=4.5, height=3.5)
     ax = axes[0]
     ax.plot(_x_for(loss, steps), loss, label="train loss")
-    if val_loss:
-        ax.plot(_x_for(val_loss, steps), val_loss, "--", label="validation loss")
+    if val_loss[1].size:
+        ax.plot(*val_loss, "o--", markersize=3, label="validation loss")
     ax.set(xlabel="step", ylabel="loss C", title=f"{title}: loss")
     if log_loss:
         ax.set_yscale("log")
     ax.legend()
-    if len(axes) > 1:
+    if has_acc:
         ax = axes[1]
-        if acc:
-            ax.plot(_x_for(acc, steps), acc, label="train accuracy")
-        if val_acc:
-            ax.plot(_x_for(val_acc, steps), val_acc, "--", label="validation accuracy")
+        if acc[1].size:
+            ax.plot(*acc, label="train accuracy")
+        if val_acc[1].size:
+            ax.plot(*val_acc, "o--", markersize=3, label="validation accuracy")
         ax.set(xlabel="step", ylabel="accuracy", ylim=(0, 1.02), title=f"{title}: accuracy")
         ax.legend()
     return fig

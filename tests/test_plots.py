@@ -129,6 +129,57 @@ def test_history_from_nn_fit():
     assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["layers.0", "layers.1", "layers.2"]
 
 
+def _legend_texts(ax):
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend else []
+
+
+def test_validation_measured_every_few_steps_is_drawn_at_the_measured_steps():
+    nan = math.nan
+    history = {"step": [0, 1, 2, 3, 4, 5], "loss": [1.0, 0.8, 0.6, 0.5, 0.4, 0.3],
+               "accuracy": [0.5, 0.6, 0.7, 0.8, 0.9, 0.9],
+               "val_loss": [1.2, nan, 0.7, nan, nan, 0.5], "val_accuracy": [0.4, nan, 0.6, nan, nan, 0.8]}
+    loss_ax, acc_ax = plot_history(history).axes
+    val = loss_ax.get_lines()[1]
+    assert list(val.get_xdata()) == [0.0, 2.0, 5.0]
+    assert list(val.get_ydata()) == [1.2, 0.7, 0.5]
+    assert val.get_marker() == "o" and val.get_linestyle() == "--"
+    val_acc = acc_ax.get_lines()[1]
+    assert list(val_acc.get_xdata()) == [0.0, 2.0, 5.0]
+    assert list(val_acc.get_ydata()) == [0.4, 0.6, 0.8]
+
+
+def test_validation_from_fit_with_eval_every_shows_finite_points():
+    fit = pytest.importorskip("nn.train").fit
+    X, y = moons(20)
+    Xv, yv = make_moons(10, noise=0.1, seed=1)
+    history = fit(MLP(2, [4, 1], rng=0), X, y, X_val=Xv, y_val=yv, steps=7, eval_every=3, progress=False)
+    loss_ax, acc_ax = plot_history(history).axes
+    for ax in (loss_ax, acc_ax):
+        line = ax.get_lines()[1]
+        assert list(line.get_xdata()) == [0, 3, 6]
+        assert np.isfinite(line.get_ydata()).all()
+
+
+def test_history_without_validation_has_no_validation_lines_or_legend_entries():
+    fit = pytest.importorskip("nn.train").fit
+    X, y = moons(20)
+    history = fit(MLP(2, [4, 1], rng=0), X, y, steps=3, progress=False)
+    loss_ax, acc_ax = plot_history(history).axes
+    assert [ln.get_label() for ln in loss_ax.get_lines()] == ["train loss"]
+    assert _legend_texts(loss_ax) == ["train loss"]
+    assert [ln.get_label() for ln in acc_ax.get_lines()] == ["train accuracy"]
+    assert _legend_texts(acc_ax) == ["train accuracy"]
+
+
+def test_accuracy_that_is_all_nan_gets_no_axis():
+    nan = math.nan
+    fig = plot_history({"loss": [2.0, 1.0], "accuracy": [nan, nan], "val_loss": [nan, nan],
+                        "val_accuracy": [nan, nan]})
+    (ax,) = fig.axes
+    assert _legend_texts(ax) == ["train loss"]
+
+
 def test_local_minimum_traps_sgd_while_momentum_reaches_the_global_one():
     s = SURFACES["local_minimum"]
     paths = optimizer_paths(s.f, s.start, {k: (lambda p, k=k: _optimizer(k, p, s.lr[k])) for k in s.lr}, steps=80)
