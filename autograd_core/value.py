@@ -63,7 +63,7 @@ def _lift(x: Any) -> Value:
     """A number operand as a constant leaf, so it shows in drawings as micrograd does."""
     if isinstance(x, Value):
         return x
-    return Value(to_float(x))
+    return _node(to_float(x), (), None, ())
 
 
 def _node(data: float, parents: tuple[Value, ...], fn: Op | None, local: tuple[Any, ...]) -> Value:
