@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import random
 import sys
 import types
+import weakref
 
 import numpy as np
 import pytest
@@ -78,7 +80,7 @@ def test_mini_batch_accuracy_is_measured_on_the_batch():
 
     def loss(outputs, targets):
         seen.append(len(outputs))
-        return nn.hinge_loss(outputs, targets)
+        return nn.mse_loss(outputs, targets)
 
     nn.fit(_model(), X_SMALL, nn.to_pm1(Y_SMALL), loss=loss, batch_size=7, steps=5, progress=False)
     assert seen == [7] * 5
@@ -229,3 +231,64 @@ def test_accuracy_uses_score_sign_or_argmax():
     assert nn.accuracy(single, X, [1, -1, 1]) == 1.0
     multi = Fixed([[Value(0.0), Value(1.0)], [Value(3.0), Value(1.0)], [Value(0.0), Value(-1.0)]])
     assert nn.accuracy(multi, X, [1, 0, 1]) == pytest.approx(2 / 3)
+
+
+def _gc_state_during_steps():
+    seen = []
+
+    def loss(outputs, targets):
+        seen.append(gc.isenabled())
+        return nn.mse_loss(outputs, targets)
+
+    return seen, loss
+
+
+def test_fit_pauses_the_cyclic_gc_during_steps_and_reenables_it_after():
+    seen, loss = _gc_state_during_steps()
+    assert gc.isenabled()
+    nn.fit(_model(), X_SMALL, Y_SMALL, steps=2, loss=loss, progress=False)
+    assert seen == [False, False]
+    assert gc.isenabled()
+
+
+def test_fit_leaves_a_disabled_gc_disabled():
+    seen, loss = _gc_state_during_steps()
+    gc.disable()
+    try:
+        nn.fit(_model(), X_SMALL, Y_SMALL, steps=2, loss=loss, progress=False)
+        assert seen == [False, False]
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_fit_restores_the_gc_state_when_a_step_raises(enabled):
+    def broken_loss(outputs, targets):
+        raise ZeroDivisionError("bad loss")
+
+    if not enabled:
+        gc.disable()
+    try:
+        with pytest.raises(ZeroDivisionError, match="bad loss"):
+            nn.fit(_model(), X_SMALL, Y_SMALL, steps=2, loss=broken_loss, progress=False)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+
+
+def test_cycles_made_during_a_step_are_still_collected():
+    collected = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+    def loss(outputs, targets):
+        c = Cycle()
+        weakref.finalize(c, collected.append, True)
+        return nn.mse_loss(outputs, targets)
+
+    nn.fit(_model(), X_SMALL, Y_SMALL, steps=1, loss=loss, progress=False)
+    gc.collect()
+    assert collected == [True]
