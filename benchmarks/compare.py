@@ -7,6 +7,9 @@ Workloads (all measured in this one run, median of several repeats, ms per step)
   the very same demo code (only the import differs); compiled mode uses
   ``nn.compiled.compiled_loss`` as ``nn.fit(..., compiled=True)`` does; PyTorch runs the same
   model batched in float64 on the CPU.
+* **eager via nn.fit**: the same eager step taken by ``nn.fit(..., steps=N, progress=False)``
+  (time of the call ÷ N); it also records the history, and pauses the cyclic garbage collector
+  during forward + backward, which the plain eager row does not.
 * **64-64-64 spiral step**: ``MLP(2, [64, 64, 64, 1])`` on 1,000 spiral samples, same loss and
   update (micrograd is left out: one step would take minutes).
 
@@ -116,6 +119,12 @@ def compiled_step(model: nn.Module, params: list[Any], X: np.ndarray, y_pm1: np.
     return data_loss + ALPHA * reg
 
 
+def fit_run(model: nn.Module, X: np.ndarray, y01: np.ndarray, steps: int) -> None:
+    """``steps`` eager steps through ``nn.fit``: the same step plus its history, with the cyclic GC paused."""
+    nn.fit(model, X, y01, loss="hinge", alpha=ALPHA, optimizer=nn.SGD(model.parameters(), lr=LR),
+           steps=steps, progress=False)
+
+
 def torch_setup(model: nn.Module, X: np.ndarray, y_pm1: np.ndarray) -> Callable[[float], float] | None:
     try:
         import torch
@@ -201,12 +210,15 @@ def main(argv: list[str] | None = None) -> None:
     micro = MicroMLP(2, [16, 16, 1])
     ours = nn.MLP(2, [16, 16, 1], rng=1337)
     comp = nn.MLP(2, [16, 16, 1], rng=1337)
+    fit_model = nn.MLP(2, [16, 16, 1], rng=1337)
     comp_params = comp.parameters()
     torch_step = torch_setup(ours, X, y_pm1)
     demo = "demo MLP(2,[16,16,1]), 100 moons"
     rows.append((demo, f"micrograd {getattr(micrograd, '__version__', '0.1.0')}",
                  median_ms(lambda: demo_step(micro, Xl, yl, LR), max(3, reps // 2))))
     rows.append((demo, "eager (autograd_core)", median_ms(lambda: demo_step(ours, Xl, yl, LR), reps)))
+    fit_steps = 3 if args.quick else 5
+    rows.append((demo, "eager via nn.fit", median_ms(lambda: fit_run(fit_model, X, y01, fit_steps), reps) / fit_steps))
     rows.append((demo, "compiled (autograd_core)",
                  median_ms_per_call(lambda: compiled_step(comp, comp_params, X, y_pm1, LR), reps, 50)))
     rows.append((demo, "PyTorch float64 CPU", median_ms_per_call(torch_step, reps, 50) if torch_step else None))
