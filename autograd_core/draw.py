@@ -242,7 +242,7 @@ def _grad_text(v: Value, snap: BackwardSnapshot | None) -> str:
     if id(v) not in snap.final:
         return "grad " + " + ".join([*terms, "?"])
     g = snap.grad(v)
-    total = format_number(getattr(g, "data", g))
+    total = format_number(getattr(g, "data", g))  # type: ignore[arg-type]
     if len(terms) < 2:
         return f"grad {total}"
     return f"grad {' + '.join(terms)} = {total}"

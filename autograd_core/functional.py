@@ -33,7 +33,7 @@ _NESTING = _Nesting()
 
 def _normalise_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
     many = not isinstance(argnums, int)
-    nums = tuple(argnums) if many else (argnums,)  # type: ignore[arg-type]
+    nums: tuple[int, ...] = tuple(argnums) if many else (argnums,)  # type: ignore[arg-type,assignment]
     for n in nums:
         if not isinstance(n, int) or not -nargs <= n < nargs:
             raise ValueError(f"argnums {argnums!r} does not fit a call with {nargs} positional arguments")
@@ -74,8 +74,8 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
             grads: tuple[Any, ...] = tuple(0.0 for _ in inputs)
             return value, grads if tuple_out else grads[0]
         grads = gradients(out, inputs, create_graph=nested)
-        value = out if nested else out.data
-        return value, grads if tuple_out else grads[0]
+        value_or_node: Any = out if nested else out.data
+        return value_or_node, grads if tuple_out else grads[0]
 
     return value_and_grad_f
 

@@ -40,7 +40,7 @@ def to_float(x: Any) -> float:
         try:
             return float(x)
         except OverflowError:
-            return float("inf") if x > 0 else float("-inf")
+            return float("inf") if x > 0 else float("-inf")  # type: ignore[operator]
     if isinstance(x, Value):
         return x.data
     raise TypeError(_expected_number(x))
