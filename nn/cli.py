@@ -66,24 +66,23 @@ def _positive_int(text: str) -> int:
     return n
 
 
-def _positive_float(text: str) -> float:
+def _finite_float(text: str, *, allow_zero: bool) -> float:
     try:
         x = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (x > 0 and math.isfinite(x)):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    if not (math.isfinite(x) and (x > 0 or (allow_zero and x == 0))):
+        wanted = "a finite number ≥ 0" if allow_zero else "a positive finite number"
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text}")
     return x
+
+
+def _positive_float(text: str) -> float:
+    return _finite_float(text, allow_zero=False)
 
 
 def _nonnegative_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (x >= 0 and math.isfinite(x)):
-        raise argparse.ArgumentTypeError(f"expected a finite number ≥ 0, got {text}")
-    return x
+    return _finite_float(text, allow_zero=True)
 
 
 def _layer_sizes(text: str) -> list[int]:
