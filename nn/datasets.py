@@ -62,12 +62,7 @@ def make_moons(n_samples: int = 100, *, noise: float = 0.0, seed: SeedLike = Non
     inner_x = 1 - np.cos(np.linspace(0, np.pi, n_in))
     inner_y = 1 - np.sin(np.linspace(0, np.pi, n_in)) - 0.5
     X = np.vstack([np.append(outer_x, inner_x), np.append(outer_y, inner_y)]).T
-    y = np.hstack([np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)])
-    if shuffle:
-        X, y = _shuffle(X, y, gen)
-    if noise > 0:
-        X = X + gen.normal(scale=noise, size=X.shape)
-    return X.astype(np.float64), y
+    return _first_then_second_class(X, n_out, n_in, gen, shuffle=shuffle, noise=noise)
 
 
 def make_circles(n_samples: int = 100, *, noise: float = 0.0, factor: float = 0.8, seed: SeedLike = None,
@@ -83,6 +78,12 @@ def make_circles(n_samples: int = 100, *, noise: float = 0.0, factor: float = 0.
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
     X = np.vstack([np.append(np.cos(t_out), np.cos(t_in) * factor),
                    np.append(np.sin(t_out), np.sin(t_in) * factor)]).T
+    return _first_then_second_class(X, n_out, n_in, gen, shuffle=shuffle, noise=noise)
+
+
+def _first_then_second_class(X: np.ndarray, n_out: int, n_in: int, gen: Any, *, shuffle: bool,
+                             noise: float) -> tuple[np.ndarray, np.ndarray]:
+    # scikit-learn's order of random draws (shuffle, then noise), so seeded data match its own.
     y = np.hstack([np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)])
     if shuffle:
         X, y = _shuffle(X, y, gen)
