@@ -84,15 +84,9 @@ def record(fn: Op, parents: tuple[Value, ...]) -> Value:
     """
     xs = tuple([p.data for p in parents])
     out = fn.forward(FLOAT, *xs)
-    if not ACTIVE[0] or STATE.plain:
-        return _node(out, parents, fn, fn.derivative(FLOAT, xs, out))
-    if not STATE.grad_enabled:
-        return _node(out, (), None, ())
-    if out != out:
-        from .anomaly import forward_nan_error
-
-        raise forward_nan_error(fn.name, parents)
-    return _node(out, parents, fn, fn.derivative(FLOAT, xs, out))
+    if ACTIVE[0] and not STATE.grad_enabled:
+        return _node(out, (), None, ())  # no_grad: skip the derivative altogether
+    return new_node(out, parents, fn, fn.derivative(FLOAT, xs, out))
 
 
 def new_node(data: float, parents: tuple[Value, ...], fn: Op, local: tuple[Any, ...]) -> Value:
