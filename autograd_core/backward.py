@@ -16,7 +16,7 @@ from typing import Any
 
 from .anomaly import backward_nan_error
 from .backends import VALUE
-from .graph import consumer_counts, cycle_error, topological_order
+from .graph import consumer_counts, creation_order, cycle_error, topological_order
 from .modes import STATE
 from .value import Value, to_float
 
@@ -50,6 +50,20 @@ def backward(root: Value, grad: Any = 1.0, *, create_graph: bool = False) -> Non
         root.grad = root.grad + grad
         _backward_general(order, create_graph)
         return
+    order = creation_order(root, leaves=False)
+    if order is None:
+        _backward_kahn(root, grad)
+        return
+    _reset_interior(order)
+    root.grad += grad
+    for node in reversed(order):
+        g = node.grad
+        for parent, local in zip(node.parents, node._local):
+            parent.grad += local * g
+
+
+def _backward_kahn(root: Value, grad: float) -> None:
+    # For graphs whose parents were rewired by hand: creation order may not be an order.
     consumers = consumer_counts(root, leaves=False)
     _reset_interior(consumers)
     if consumers[root]:

@@ -3,22 +3,59 @@
 micrograd sorts recursively and dies near depth 1,000; here an explicit stack means any
 depth works with the default recursion limit.
 
-The order comes from Kahn's algorithm run from the root downwards: first count, for every
-node, how many of its consumers lie in the graph; then release a node once all of its
-consumers have been released. Released in that order, every node comes after everything that
-uses it, which is exactly the order the chain rule needs (∂C/∂x is complete once every
-consumer of x has contributed). Nodes never released lie on a cycle.
+Every node is created after its parents, and each Value carries a creation number, so
+creation order is already a topological order: collecting the nodes and sorting them by it
+(in C) is all that the chain rule needs (∂C/∂x is complete once every consumer of x, all of
+them newer than x, has contributed).
+
+Only a graph whose ``parents`` were edited by hand can break that. Such graphs get Kahn's
+algorithm, run from the root downwards: first count, for every node, how many of its
+consumers lie in the graph; then release a node once all of its consumers have been
+released. Nodes never released lie on a cycle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .value import Value
 
 __all__ = ["topological_order", "nodes", "edges"]
+
+
+def creation_order(root: Value, stop_at: Collection[Value] = (), *, leaves: bool = True) -> list[Value] | None:
+    """Every node ``root`` depends on, oldest first; ``None`` if creation order is not an order.
+
+    A node is always created after its parents, so sorting by creation (in C) gives a
+    topological order without Kahn's counting. Only ``parents`` edited by hand can break
+    that; then this returns ``None`` and callers fall back to Kahn's algorithm. Nodes in
+    ``stop_at`` are treated as leaves; ``leaves=False`` leaves out the leaves.
+    """
+    stop = set(map(id, stop_at))
+    found = [root]
+    seen = {root}
+    stack = [root]
+    pop, push, keep, mark = stack.pop, stack.append, found.append, seen.add
+    while stack:
+        node = pop()
+        if stop and id(node) in stop:
+            continue
+        seq = node._seq
+        for parent in node.parents:
+            if parent._seq >= seq:
+                return None
+            if parent not in seen and (leaves or parent.parents):
+                mark(parent)
+                push(parent)
+                keep(parent)
+    found.sort(key=_SEQ)
+    return found
+
+
+_SEQ = attrgetter("_seq")
 
 
 def consumer_counts(root: Value, stop_at: Collection[Value] = (), *, leaves: bool = True) -> dict[Value, int]:
@@ -56,6 +93,9 @@ def topological_order(root: Value, stop_at: Collection[Value] = ()) -> list[Valu
     Nodes in ``stop_at`` are treated as leaves (their parents are not visited). Raises
     ``ValueError`` if the graph has a cycle (only possible by editing ``parents`` by hand).
     """
+    order = creation_order(root, stop_at)
+    if order is not None:
+        return order
     consumers = consumer_counts(root, stop_at)
     stop = set(map(id, stop_at))
     released: list[Value] = []

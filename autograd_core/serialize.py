@@ -29,11 +29,12 @@ import copy
 import functools
 import threading
 import weakref
+from operator import attrgetter
 from typing import Any
 
 from .function import _forward_unavailable, _no_second_order
 from .ops import OPS, Op
-from .value import Value
+from .value import Value, _node
 
 __all__ = ["reduce_value", "deepcopy_value", "graph_closure"]
 
@@ -41,8 +42,10 @@ __all__ = ["reduce_value", "deepcopy_value", "graph_closure"]
 def graph_closure(root: Value) -> list[Value]:
     """Every Value ``root`` reaches through ``parents`` or a Value-valued ``grad``.
 
-    Parents come before children (iterative depth-first post-order), ``root`` after all its
-    ancestors. A hand-made cycle is tolerated: copies reproduce it faithfully.
+    Nodes come in creation order, so a copy is made in the same order as the original (and
+    walks its graph in the same order). Only if ``parents`` were edited by hand does the order
+    stay depth-first post-order: parents before children, ``root`` after all its ancestors; a
+    hand-made cycle is tolerated and copies reproduce it faithfully.
     """
     order: list[Value] = []
     seen: set[int] = set()
@@ -65,18 +68,13 @@ def graph_closure(root: Value) -> list[Value]:
             for parent in reversed(node.parents):
                 if id(parent) not in seen:
                     stack.append((parent, False))
+    if all(parent._seq < node._seq for node in order for parent in node.parents):
+        order.sort(key=attrgetter("_seq"))
     return order
 
 
 def _blank() -> Value:
-    v: Value = object.__new__(Value)
-    v.data = 0.0
-    v.grad = 0.0
-    v.label = ""
-    v.parents = ()
-    v._fn = None
-    v._local = ()
-    return v
+    return _node(0.0, (), None, ())
 
 
 def deepcopy_value(v: Value, memo: dict[int, Any]) -> Value:

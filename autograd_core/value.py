@@ -9,6 +9,7 @@ closure (no reference cycles: a dropped graph is freed by reference counting alo
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from typing import Any, Union
 
@@ -74,6 +75,7 @@ def _node(data: float, parents: tuple[Value, ...], fn: Op | None, local: tuple[A
     v.parents = parents
     v._fn = fn
     v._local = local
+    v._seq = _next_seq()
     return v
 
 
@@ -129,7 +131,7 @@ class Value:
     identity, so Values can be keys of dicts and members of sets.
     """
 
-    __slots__ = ("data", "grad", "label", "parents", "_fn", "_local", "__weakref__")
+    __slots__ = ("data", "grad", "label", "parents", "_fn", "_local", "_seq", "__weakref__")
     # Let numpy hand mixed expressions back to Value's reflected operators
     # (np.float64(2) * x is a Value, np.array([...]) * x a clear TypeError).
     __array_ufunc__ = None
@@ -148,6 +150,7 @@ class Value:
         self.parents = ()
         self._fn: Op | None = None
         self._local: tuple[Any, ...] = ()
+        self._seq = _next_seq()
 
     # -- graph facts -------------------------------------------------------------------
     @property
@@ -313,3 +316,6 @@ class Value:
 
 
 _new_value = object.__new__
+# Creation order: a node is always made after its parents, so newer-first is a valid
+# backward order (graph.newest_first) as long as nobody rewires ``parents`` by hand.
+_next_seq = itertools.count().__next__
