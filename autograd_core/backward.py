@@ -26,7 +26,7 @@ __all__ = ["backward", "gradients", "local_derivatives"]
 def local_derivatives(node: Value, create_graph: bool = False) -> tuple[Any, ...]:
     """∂node/∂parentᵢ for each parent: stored floats, or Values when ``create_graph``."""
     if not create_graph:
-        return node._local
+        return node.local_grads
     fn = node._fn
     if fn is None:
         return ()
@@ -58,8 +58,12 @@ def backward(root: Value, grad: Any = 1.0, *, create_graph: bool = False) -> Non
     root.grad += grad
     for node in reversed(order):
         g = node.grad
-        for parent, local in zip(node.parents, node._local):
-            parent.grad += local * g
+        node._x0.grad += node._d0 * g
+        x1 = node._x1
+        if x1 is not None:
+            x1.grad += node._d1 * g
+            for parent, local in node._rest:
+                parent.grad += local * g
 
 
 def _backward_kahn(root: Value, grad: float) -> None:
@@ -74,9 +78,9 @@ def _backward_kahn(root: Value, grad: float) -> None:
     while ready:
         node = pop()
         g = node.grad
-        for parent, local in zip(node.parents, node._local):
+        for parent, local in zip(node.parents, node.local_grads):
             parent.grad += local * g
-            if parent.parents:
+            if not parent.is_leaf:
                 left = consumers[parent] - 1
                 consumers[parent] = left
                 if not left:
@@ -87,7 +91,7 @@ def _backward_kahn(root: Value, grad: float) -> None:
 
 def _reset_interior(nodes: Iterable[Value]) -> None:
     for node in nodes:
-        if node.parents:
+        if node._x0 is not None:
             node.grad = 0.0
 
 

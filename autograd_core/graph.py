@@ -35,7 +35,7 @@ def creation_order(root: Value, stop_at: Collection[Value] = (), *, leaves: bool
     ``stop_at`` are treated as leaves; ``leaves=False`` leaves out the leaves.
     """
     stop = set(map(id, stop_at))
-    found = [root]
+    found = [root] if leaves or root._x0 is not None else []
     seen = {root}
     stack = [root]
     pop, push, keep, mark = stack.pop, stack.append, found.append, seen.add
@@ -44,10 +44,13 @@ def creation_order(root: Value, stop_at: Collection[Value] = (), *, leaves: bool
         if stop and id(node) in stop:
             continue
         seq = node._seq
-        for parent in node.parents:
+        # Most nodes have at most two parents, kept in slots; None marks where they end.
+        for parent in node.parents if node._rest else (node._x0, node._x1):
+            if parent is None:
+                break
             if parent._seq >= seq:
                 return None
-            if parent not in seen and (leaves or parent.parents):
+            if (leaves or parent._x0 is not None) and parent not in seen:
                 mark(parent)
                 push(parent)
                 keep(parent)
@@ -75,7 +78,7 @@ def consumer_counts(root: Value, stop_at: Collection[Value] = (), *, leaves: boo
         for parent in node.parents:
             if parent in consumers:
                 consumers[parent] += 1
-            elif leaves or parent.parents:
+            elif leaves or not parent.is_leaf:
                 consumers[parent] = 1
                 push(parent)
     return consumers

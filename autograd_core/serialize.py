@@ -34,7 +34,8 @@ from typing import Any
 
 from .function import _forward_unavailable, _no_second_order
 from .ops import OPS, Op
-from .value import Value, _node
+from .value import Value, _set_edges
+from .value import _leaf as _fresh_leaf
 
 __all__ = ["reduce_value", "deepcopy_value", "graph_closure"]
 
@@ -74,7 +75,7 @@ def graph_closure(root: Value) -> list[Value]:
 
 
 def _blank() -> Value:
-    return _node(0.0, (), None, ())
+    return _fresh_leaf(0.0)
 
 
 def deepcopy_value(v: Value, memo: dict[int, Any]) -> Value:
@@ -92,10 +93,9 @@ def deepcopy_value(v: Value, memo: dict[int, Any]) -> Value:
     for node, twin in fresh:
         twin.data = node.data
         twin.label = node.label
-        twin.parents = tuple([memo[id(p)] for p in node.parents])
         # Ops are immutable and hold no graph state: the copy shares them, custom ones included.
         twin._fn = node._fn
-        twin._local = node._local
+        _set_edges(twin, tuple([memo[id(p)] for p in node.parents]), node.local_grads)
         grad = node.grad
         twin.grad = memo[id(grad)] if isinstance(grad, Value) else copy.deepcopy(grad, memo)
     return memo[id(v)]
@@ -156,15 +156,15 @@ def reduce_value(v: Value) -> tuple[Any, ...]:
     writes once. ``copy.copy(v)`` gives a shallow copy: a new node with the same parents and a
     ``grad`` of 0.0 if the original's was a Value.
     """
-    if not v.parents and not isinstance(v.grad, Value):
+    if v.is_leaf and not isinstance(v.grad, Value):
         return (_leaf, (v.data, v.label, v.grad))
     graph = _graph_holding(v)
     if graph is None:
         graph = _Graph(graph_closure(v))
         _LIVE.graphs.append((weakref.ref(graph), frozenset(map(id, graph))))
     grad = v.grad if not isinstance(v.grad, Value) else 0.0
-    slots = {"data": v.data, "grad": grad, "label": v.label, "parents": v.parents,
-             "_fn": _picklable_op(v._fn), "_local": v._local}
+    slots = {"data": v.data, "grad": grad, "label": v.label, "_fn": _picklable_op(v._fn),
+             "_x0": v._x0, "_d0": v._d0, "_x1": v._x1, "_d1": v._d1, "_rest": v._rest}
     return (_shell, (graph,), (None, slots))
 
 

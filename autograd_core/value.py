@@ -5,6 +5,13 @@ A Value holds ``data`` (a Python float), ``grad`` (∂C/∂value after ``backwar
 operator only delegates to the op table; at forward time the node also keeps the op's local
 derivatives as floats, so ``backward()`` is one loop of multiply-adds and no node holds a
 closure (no reference cycles: a dropped graph is freed by reference counting alone).
+
+Layout, chosen for speed: a node keeps its first two parents and their local derivatives in
+slots of its own (``_x0``/``_d0``, ``_x1``/``_d1``), not in tuples. Every op in the table
+has one or two inputs, so a node is one object for the garbage collector instead of three;
+the collector's passes over big graphs were most of a training step's time. Custom ops with
+more inputs keep the rest as ``(parent, ∂out/∂parent)`` pairs in ``_rest``. ``parents`` and
+``local_grads`` read them back as tuples.
 """
 
 from __future__ import annotations
@@ -64,19 +71,35 @@ def _lift(x: Any) -> Value:
     """A number operand as a constant leaf, so it shows in drawings as micrograd does."""
     if isinstance(x, Value):
         return x
-    return _node(to_float(x), (), None, ())
+    return _leaf(to_float(x))
 
 
-def _node(data: float, parents: tuple[Value, ...], fn: Op | None, local: tuple[Any, ...]) -> Value:
+def _leaf(data: float) -> Value:
     v = _new_value(Value)
     v.data = data
     v.grad = 0.0
     v.label = ""
-    v.parents = parents
-    v._fn = fn
-    v._local = local
+    v._fn = None
     v._seq = _next_seq()
+    v._x0 = v._x1 = None
+    v._d0 = v._d1 = 0.0
+    v._rest = ()
     return v
+
+
+def _node(data: float, parents: tuple[Value, ...], fn: Op | None, local: tuple[Any, ...]) -> Value:
+    v = _leaf(data)
+    v._fn = fn
+    _set_edges(v, parents, local)
+    return v
+
+
+def _set_edges(v: Value, parents: tuple[Value, ...], local: tuple[Any, ...]) -> None:
+    """Store ``parents`` and their local derivatives (0.0 where ``local`` has none) in ``v``."""
+    local = tuple(local) + (0.0,) * (len(parents) - len(local))
+    v._x0, v._d0 = (parents[0], local[0]) if parents else (None, 0.0)
+    v._x1, v._d1 = (parents[1], local[1]) if len(parents) > 1 else (None, 0.0)
+    v._rest = tuple(zip(parents[2:], local[2:]))
 
 
 def record(fn: Op, parents: tuple[Value, ...]) -> Value:
@@ -87,7 +110,7 @@ def record(fn: Op, parents: tuple[Value, ...]) -> Value:
     xs = tuple([p.data for p in parents])
     out = fn.forward(FLOAT, *xs)
     if ACTIVE[0] and not STATE.grad_enabled:
-        return _node(out, (), None, ())  # no_grad: skip the derivative altogether
+        return _leaf(out)  # no_grad: skip the derivative altogether
     return new_node(out, parents, fn, fn.derivative(FLOAT, xs, out))
 
 
@@ -96,7 +119,7 @@ def new_node(data: float, parents: tuple[Value, ...], fn: Op, local: tuple[Any, 
     if not ACTIVE[0] or STATE.plain:
         return _node(data, parents, fn, local)
     if not STATE.grad_enabled:
-        return _node(data, (), None, ())
+        return _leaf(data)
     if data != data:
         from .anomaly import forward_nan_error
 
@@ -104,22 +127,44 @@ def new_node(data: float, parents: tuple[Value, ...], fn: Op, local: tuple[Any, 
     return _node(data, parents, fn, local)
 
 
+# The two hot paths below are record() unrolled for one and two inputs: the same steps,
+# without building tuples of parents or derivatives that the node would not keep.
 def _record1(fn: Op, x: Value) -> Value:
-    # The unary fast path: no tuple of inputs to build beyond the parents themselves.
+    if ACTIVE[0] and not STATE.plain:
+        return record(fn, (x,))
     a = x.data
     out = fn.forward(FLOAT, a)
-    if not ACTIVE[0] or STATE.plain:
-        return _node(out, (x,), fn, fn.derivative(FLOAT, (a,), out))
-    return record(fn, (x,))
+    v = _new_value(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    v._fn = fn
+    v._seq = _next_seq()
+    v._x0 = x
+    (v._d0,) = fn.derivative(FLOAT, (a,), out)
+    v._x1 = None
+    v._d1 = 0.0
+    v._rest = ()
+    return v
 
 
 def _record2(fn: Op, x: Value, y: Value) -> Value:
+    if ACTIVE[0] and not STATE.plain:
+        return record(fn, (x, y))
     a = x.data
     b = y.data
     out = fn.forward(FLOAT, a, b)
-    if not ACTIVE[0] or STATE.plain:
-        return _node(out, (x, y), fn, fn.derivative(FLOAT, (a, b), out))
-    return record(fn, (x, y))
+    v = _new_value(Value)
+    v.data = out
+    v.grad = 0.0
+    v.label = ""
+    v._fn = fn
+    v._seq = _next_seq()
+    v._x0 = x
+    v._x1 = y
+    v._d0, v._d1 = fn.derivative(FLOAT, (a, b), out)
+    v._rest = ()
+    return v
 
 
 class Value:
@@ -131,7 +176,7 @@ class Value:
     identity, so Values can be keys of dicts and members of sets.
     """
 
-    __slots__ = ("data", "grad", "label", "parents", "_fn", "_local", "_seq", "__weakref__")
+    __slots__ = ("data", "grad", "label", "_fn", "_seq", "_x0", "_d0", "_x1", "_d1", "_rest", "__weakref__")
     # Let numpy hand mixed expressions back to Value's reflected operators
     # (np.float64(2) * x is a Value, np.array([...]) * x a clear TypeError).
     __array_ufunc__ = None
@@ -139,7 +184,6 @@ class Value:
     data: float
     grad: Any
     label: str
-    parents: tuple[Value, ...]
 
     def __init__(self, data: Number | Value, label: str = "") -> None:
         self.data = data if type(data) is float else to_float(data)
@@ -147,10 +191,13 @@ class Value:
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
         self.label = label
-        self.parents = ()
         self._fn: Op | None = None
-        self._local: tuple[Any, ...] = ()
         self._seq = _next_seq()
+        self._x0: Value | None = None
+        self._x1: Value | None = None
+        self._d0: Any = 0.0
+        self._d1: Any = 0.0
+        self._rest: tuple[tuple[Value, Any], ...] = ()
 
     # -- graph facts -------------------------------------------------------------------
     @property
@@ -164,13 +211,37 @@ class Value:
         return self._fn
 
     @property
+    def parents(self) -> tuple[Value, ...]:
+        """The inputs of the op that made this node, in argument order (``()`` for a leaf)."""
+        x0 = self._x0
+        if x0 is None:
+            return ()
+        x1 = self._x1
+        if x1 is None:
+            return (x0,)
+        return (x0, x1, *[p for p, _ in self._rest])
+
+    @parents.setter
+    def parents(self, parents: tuple[Value, ...]) -> None:
+        # Rewiring by hand (experiments, tests): each position keeps its local derivative.
+        parents = tuple(parents)
+        for p in parents:
+            if not isinstance(p, Value):
+                raise TypeError(f"parents must be Values, got {type(p).__name__}")
+        _set_edges(self, parents, self.local_grads[: len(parents)])
+
+    @property
     def local_grads(self) -> tuple[Any, ...]:
         """∂self/∂parentᵢ for each parent, evaluated at forward time."""
-        return self._local
+        if self._x0 is None:
+            return ()
+        if self._x1 is None:
+            return (self._d0,)
+        return (self._d0, self._d1, *[d for _, d in self._rest])
 
     @property
     def is_leaf(self) -> bool:
-        return not self.parents
+        return self._x0 is None
 
     @property
     def _prev(self) -> set[Value]:

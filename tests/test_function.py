@@ -198,3 +198,38 @@ def test_gradcheck_catches_a_wrong_backward():
     assert not report.passed
     assert report.rows[0].analytic == pytest.approx(2 * 1.3**2, rel=1e-14)
     assert report.rows[0].numeric == pytest.approx(3 * 1.3**2, rel=1e-8)
+
+
+class Poly5(Function):
+    """a·b + c·d·e: five inputs, more than the two a node keeps in slots of its own."""
+
+    @staticmethod
+    def forward(ctx, a, b, c, d, e):
+        ctx.save_for_backward(a, b, c, d, e)
+        return a * b + c * d * e
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, c, d, e = ctx.saved_values
+        return b * g, a * g, d * e * g, c * e * g, c * d * g
+
+
+def test_a_custom_op_with_five_inputs_keeps_every_parent_and_local_grad():
+    xs = [Value(v, f"x{i}") for i, v in enumerate([2.0, 3.0, 5.0, 7.0, 11.0])]
+    y = Poly5.apply(*xs)
+    assert y.data == 2 * 3 + 5 * 7 * 11
+    assert y.parents == tuple(xs)
+    assert y.local_grads == (3.0, 2.0, 77.0, 55.0, 35.0)
+    (y * 2.0).backward()
+    assert [x.grad for x in xs] == [6.0, 4.0, 154.0, 110.0, 70.0]
+
+
+def test_a_custom_op_may_take_the_same_value_in_every_position():
+    x = Value(2.0)
+    y = Poly5.apply(x, x, x, x, x)  # x² + x³
+    y.backward()
+    assert y.data == 12.0 and x.grad == 2 * 2.0 + 3 * 2.0**2
+
+
+def test_gradcheck_passes_a_five_input_custom_op():
+    assert gradcheck(lambda a, b, c, d, e: Poly5.apply(a, b, c, d, e) * a, [1.5, -2.0, 0.5, 3.0, -1.25])

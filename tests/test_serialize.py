@@ -255,3 +255,25 @@ def test_pickle_holds_no_code():
     text = pickle.dumps(a, protocol=0)
     assert b"lambda" not in text and b"<locals>" not in text
     assert b"op_by_name" in text
+
+
+class Sum3(Function):
+    @staticmethod
+    def forward(ctx, a, b, c):
+        return a + 2.0 * b + 3.0 * c
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, 2.0 * g, 3.0 * g
+
+
+@pytest.mark.parametrize("copier", COPIERS)
+def test_copied_custom_op_with_three_inputs_keeps_all_three_edges(copier):
+    xs = [Value(1.0, "a"), Value(2.0, "b"), Value(4.0, "c")]
+    y = Sum3.apply(*xs) * xs[2]
+    y2 = copier(y)
+    assert signature(y2) == signature(y)
+    y2.backward()
+    copied = {n.label: n for n in topological_order(y2) if n.is_leaf and n.label}
+    assert [copied[k].grad for k in "abc"] == [4.0, 8.0, 12.0 + 17.0]
+    assert [x.grad for x in xs] == [0.0, 0.0, 0.0]
