@@ -36,9 +36,9 @@ def local_derivatives(node: Value, create_graph: bool = False) -> tuple[Any, ...
 def backward(root: Value, grad: Any = 1.0, *, create_graph: bool = False) -> None:
     """Fill ``.grad`` with ∂root/∂node for every node ``root`` depends on.
 
-    Leaves accumulate across calls (as PyTorch); interior grads are reset first. A node
-    passes its gradient on once every node that uses it has passed theirs to it, so its
-    ∂C/∂node is complete by then (Kahn's order; see graph.py).
+    Leaves accumulate across calls (as PyTorch); interior grads are reset first. Nodes pass
+    their gradient on newest first: every node that uses x is newer than x, so ∂C/∂x is
+    complete when x's turn comes (see graph.py).
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
@@ -54,16 +54,19 @@ def backward(root: Value, grad: Any = 1.0, *, create_graph: bool = False) -> Non
     if order is None:
         _backward_kahn(root, grad)
         return
-    _reset_interior(order)
+    for node in order:  # interior nodes only: their grads start afresh, leaves accumulate
+        node.grad = 0.0
     root.grad += grad
     for node in reversed(order):
+        # The chain rule for up to two parents kept in slots (value.py), then any others.
         g = node.grad
         node._x0.grad += node._d0 * g
         x1 = node._x1
         if x1 is not None:
             x1.grad += node._d1 * g
-            for parent, local in node._rest:
-                parent.grad += local * g
+            if node._rest:
+                for parent, local in node._rest:
+                    parent.grad += local * g
 
 
 def _backward_kahn(root: Value, grad: float) -> None:

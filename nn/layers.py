@@ -64,12 +64,16 @@ class Neuron(Module):
 
     def act(self, x: list[Any]) -> Value:
         """a = σ(w·x + b) without checking the width of ``x`` (layers check once)."""
+        # The same sum as micrograd's sum(..., b), term by term from the left (so the same
+        # graph and the same floats), as a plain loop: no generator to resume per term.
         if self.b is not None:
-            z = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+            z = self.b
+            terms = zip(self.w, x)
         else:
             z = self.w[0] * x[0]
-            for wi, xi in zip(self.w[1:], x[1:]):
-                z = z + wi * xi
+            terms = zip(self.w[1:], x[1:])
+        for wi, xi in terms:
+            z = z + wi * xi
         if self.activation == "relu":
             return z.relu()
         return self._sigma(z)
