@@ -50,17 +50,18 @@ def backward(root: Value, grad: Any = 1.0, *, create_graph: bool = False) -> Non
         root.grad = root.grad + grad
         _backward_general(order, create_graph)
         return
-    order = creation_order(root, leaves=False)
-    if order is None:
+    interior = creation_order(root, leaves=False)
+    if interior is None:
         _backward_kahn(root, grad)
         return
-    for node in order:  # interior nodes only: their grads start afresh, leaves accumulate
+    for node in interior:  # their grads start afresh each call; leaves accumulate
         node.grad = 0.0
     root.grad += grad
-    for node in reversed(order):
+    for node in reversed(interior):
         # The chain rule for up to two parents kept in slots (value.py), then any others.
         g = node.grad
-        node._x0.grad += node._d0 * g
+        x0: Value = node._x0  # type: ignore[assignment]  # never None on an interior node
+        x0.grad += node._d0 * g
         x1 = node._x1
         if x1 is not None:
             x1.grad += node._d1 * g

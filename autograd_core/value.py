@@ -128,7 +128,7 @@ def new_node(data: float, parents: tuple[Value, ...], fn: Op, local: tuple[Any, 
 
 
 # The two hot paths below are record() unrolled for one and two inputs: the same steps,
-# without building tuples of parents or derivatives that the node would not keep.
+# with the node's slots filled directly (no parents tuple, no general _set_edges).
 def _record1(fn: Op, x: Value) -> Value:
     if ACTIVE[0] and not STATE.plain:
         return record(fn, (x,))

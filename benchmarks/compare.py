@@ -10,6 +10,8 @@ Workloads (all measured in this one run, median of several repeats, ms per step)
 * **eager via nn.fit**: the same eager step taken by ``nn.fit(..., steps=N, progress=False)``
   (time of the call ÷ N); it also records the history, and pauses the cyclic garbage collector
   during forward + backward, which the plain eager row does not.
+* The micrograd, eager and ``nn.fit`` demo steps take turns within every repeat, so a slow
+  spell of a shared machine lands on all three and their ratios hold.
 * **64-64-64 spiral step**: ``MLP(2, [64, 64, 64, 1])`` on 1,000 spiral samples, same loss and
   update (micrograd is left out: one step would take minutes).
 
@@ -75,6 +77,24 @@ def median_ms(step: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
         step()
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1e3
+
+
+def interleaved_median_ms(steps: list[Callable[[], Any]], repeats: int) -> list[float]:
+    """Median ms of each step, the steps taking turns within every repeat.
+
+    Taking turns keeps a slow spell of a shared machine from landing on one engine only, so
+    the ratios between them hold even when the absolute times drift.
+    """
+    for step in steps:
+        step()
+    times: list[list[float]] = [[] for _ in steps]
+    for _ in range(repeats):
+        for step, bucket in zip(steps, times):
+            gc.collect()
+            t0 = time.perf_counter()
+            step()
+            bucket.append(time.perf_counter() - t0)
+    return [statistics.median(bucket) * 1e3 for bucket in times]
 
 
 def median_ms_per_call(step: Callable[[], Any], repeats: int, calls: int) -> float:
@@ -186,7 +206,8 @@ def machine() -> str:
     try:
         import torch
 
-        versions.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+        threads = torch.get_num_threads()
+        versions.append(f"torch {torch.__version__} ({threads} thread{'s' if threads != 1 else ''})")
     except ImportError:
         pass
     return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores; {', '.join(versions)}"
@@ -214,11 +235,13 @@ def main(argv: list[str] | None = None) -> None:
     comp_params = comp.parameters()
     torch_step = torch_setup(ours, X, y_pm1)
     demo = "demo MLP(2,[16,16,1]), 100 moons"
-    rows.append((demo, f"micrograd {getattr(micrograd, '__version__', '0.1.0')}",
-                 median_ms(lambda: demo_step(micro, Xl, yl, LR), max(3, reps // 2))))
-    rows.append((demo, "eager (autograd_core)", median_ms(lambda: demo_step(ours, Xl, yl, LR), reps)))
     fit_steps = 3 if args.quick else 5
-    rows.append((demo, "eager via nn.fit", median_ms(lambda: fit_run(fit_model, X, y01, fit_steps), reps) / fit_steps))
+    micro_ms, demo_eager_ms, fit_ms = interleaved_median_ms(
+        [lambda: demo_step(micro, Xl, yl, LR), lambda: demo_step(ours, Xl, yl, LR),
+         lambda: fit_run(fit_model, X, y01, fit_steps)], reps)
+    rows.append((demo, f"micrograd {getattr(micrograd, '__version__', '0.1.0')}", micro_ms))
+    rows.append((demo, "eager (autograd_core)", demo_eager_ms))
+    rows.append((demo, "eager via nn.fit", fit_ms / fit_steps))
     rows.append((demo, "compiled (autograd_core)",
                  median_ms_per_call(lambda: compiled_step(comp, comp_params, X, y_pm1, LR), reps, 50)))
     rows.append((demo, "PyTorch float64 CPU", median_ms_per_call(torch_step, reps, 50) if torch_step else None))

@@ -291,7 +291,7 @@ def test_eight_threads_pickle_their_own_graphs_concurrently():
 
 
 def test_graph_memory_stays_within_budget_and_is_returned_on_drop():
-    # benchmarks/memory.py measures ~166 bytes per node on CPython 3.11 (micrograd: ~616);
+    # benchmarks/memory.py measures ~160 bytes per node on CPython 3.11 (micrograd: ~616);
     # the budget leaves room for other versions while catching a closure or dict per node.
     import tracemalloc
 
