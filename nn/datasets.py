@@ -92,7 +92,7 @@ def _first_then_second_class(X: np.ndarray, n_out: int, n_in: int, gen: Any, *, 
     return X.astype(np.float64), y
 
 
-def _uniform(gen: Any, low: float, high: float, size: int) -> np.ndarray:
+def _uniform(gen: Any, low: float, high: float, size: int | tuple[int, ...]) -> np.ndarray:
     return gen.uniform(low, high, size)
 
 

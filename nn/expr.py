@@ -236,6 +236,7 @@ def _constant(node: ast.expr) -> float | None:
 def _interpret(node: ast.expr, leaves: Mapping[str, Value]) -> Any:
     # Only node types accepted by _validate reach here.
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, (int, float))  # _validate let through real-number literals only
         return Value(node.value)
     if isinstance(node, ast.Name):
         return leaves[node.id]

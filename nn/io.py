@@ -51,7 +51,8 @@ MAX_DEPTH = 64
 MAX_FILE_BYTES = 1 << 30
 
 _TOP_KEYS = {"format", "format_version", "config", "state", "optimizer"}
-_OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}
+# Concrete classes only: each is built from its param groups alone (the base class also needs defaults).
+_OPTIMIZERS: dict[str, type[SGD | Adam | RMSprop]] = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}
 _BOOL_HYPER = {"nesterov", "amsgrad", "maximize", "centered"}
 
 
@@ -395,8 +396,8 @@ def _optimizer_from(saved: Any, model: Module, where: str) -> Optimizer:
     for g, group in enumerate(groups_in):
         gw = f"{where}.param_groups[{g}]"
         if not isinstance(group, dict) or set(group) != hyper_keys | {"params"}:
-            found = set(group) if isinstance(group, dict) else set()
-            raise ValueError(f"{gw}: {_key_problem(found, hyper_keys | {'params'})}")
+            group_keys = set(group) if isinstance(group, dict) else set()
+            raise ValueError(f"{gw}: {_key_problem(group_keys, hyper_keys | {'params'})}")
         hyper: dict[str, Any] = {}
         for k in hyper_keys:
             v = group[k]

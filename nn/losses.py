@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import numpy as np
 
@@ -62,10 +63,16 @@ def _flatten(x: Any, what: str) -> tuple[list[Any], tuple[int, ...]]:
 def _reduce(terms: list[Value], reduction: str) -> Value | list[Value]:
     if reduction == "none":
         return terms
-    total = sum(terms)
+    total = _sum(terms)
     if reduction == "sum":
         return total
     return total * (1.0 / len(terms))
+
+
+def _sum(terms: Iterable[Value]) -> Value:
+    # sum() starts from the int 0, so mypy sees Value | int; every caller sums at least one
+    # Value (empty inputs are rejected first), and 0 + Value is a Value.
+    return cast(Value, sum(terms))
 
 
 def _check_reduction(reduction: Any) -> None:
@@ -150,7 +157,7 @@ def _log_softmax_row(row: list[Value]) -> list[Value]:
     if math.isinf(m):
         m = 0.0
     shifted = [z - m for z in row]
-    lse = sum(s.exp() for s in shifted).log()
+    lse = _sum(s.exp() for s in shifted).log()
     return [s - lse for s in shifted]
 
 
@@ -204,5 +211,5 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:
         if math.isinf(m):
             m = 0.0
         shifted = [z - m for z in row]
-        terms.append(sum(s.exp() for s in shifted).log() - shifted[int(tf)])
+        terms.append(_sum(s.exp() for s in shifted).log() - shifted[int(tf)])
     return _reduce(terms, reduction)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -52,7 +52,8 @@ def _matplotlib() -> Any:
 def _new_axes(ax: Axes | None, ncols: int = 1, width: float = 5.0, height: float = 4.0,
               sharey: bool = False) -> tuple[Figure, list[Axes]]:
     if ax is not None:
-        return ax.figure, [ax]
+        # Typed Figure | SubFigure: an ax placed in a subfigure gives that SubFigure, returned as before.
+        return cast("Figure", ax.figure), [ax]
     fig = _matplotlib().Figure(figsize=(width * ncols, height), layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False, sharey=sharey)[0]
     return fig, list(axes)
@@ -342,9 +343,9 @@ def plot_gradient_flow(runs: Any, *, title: str = "gradient flow") -> Figure:
         norms = _grad_norms(run)
         n = len(norms)
         for i, (layer, values) in enumerate(norms.items()):
-            values = np.asarray(values, dtype=np.float64)
+            arr = np.asarray(values, dtype=np.float64)
             # A zero norm has no place on a log axis; show it as a gap, not a crash.
-            ax.plot(np.where(values > 0, values, np.nan), color=cmap(i / max(1, n - 1) * 0.9), label=layer)
+            ax.plot(np.where(arr > 0, arr, np.nan), color=cmap(i / max(1, n - 1) * 0.9), label=layer)
         ax.set_yscale("log")
         ax.set(xlabel="step", ylabel="gradient magnitude per layer", title=name or title)
         ax.legend(fontsize=7)

@@ -13,7 +13,9 @@ Supported both ways: ``Sequential``/``MLP`` of ``Linear``, ``ReLU``, ``Tanh``, `
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, cast
+
+from autograd_core import Value
 
 from .batchnorm import BatchNorm1d
 from .layers import MLP, Activation, Layer, Neuron, Sequential
@@ -60,7 +62,8 @@ def _append_torch(module: Module, out: list[Any], torch: Any) -> None:
         with torch.no_grad():
             linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in neurons], dtype=torch.float64))
             if bias:
-                linear.bias.copy_(torch.tensor([n.b.data for n in neurons], dtype=torch.float64))
+                # A layer's neurons all have a bias or none, so each b is a Value here.
+                linear.bias.copy_(torch.tensor([cast(Value, n.b).data for n in neurons], dtype=torch.float64))
         out.append(linear)
         _append_activation(neurons[0].activation, out, torch)
     elif isinstance(module, Activation):
@@ -158,6 +161,7 @@ def _layer(linear: Any, activation: str) -> Layer:
             w.data = x
     if bias:
         for neuron, b in zip(layer.neurons, _floats(linear.bias)):
+            assert neuron.b is not None  # the layer was built with bias=True
             neuron.b.data = b
     return layer
 
@@ -179,16 +183,16 @@ def _batch_norm(t: Any) -> BatchNorm1d:
 
 def _as_mlp(layers: list[Module]) -> MLP | None:
     """The same layers as an :class:`MLP` when they have its shape, else ``None``."""
-    plain = all(isinstance(m, Layer) for m in layers)
-    if not layers or not plain or layers[-1].activation != "linear":
+    dense = [m for m in layers if isinstance(m, Layer)]  # the MLP shape needs every module to be a Layer
+    if not layers or len(dense) != len(layers) or dense[-1].activation != "linear":
         return None
-    hidden = {m.activation for m in layers[:-1]}
-    if len(hidden) > 1 or "linear" in hidden or len({m.bias for m in layers}) != 1:
+    hidden = {m.activation for m in dense[:-1]}
+    if len(hidden) > 1 or "linear" in hidden or len({m.bias for m in dense}) != 1:
         return None
-    sizes = [m.nout for m in layers]
-    if any(a.nout != b.nin for a, b in itertools.pairwise(layers)):
+    sizes = [m.nout for m in dense]
+    if any(a.nout != b.nin for a, b in itertools.pairwise(dense)):
         return None
-    mlp = MLP(layers[0].nin, sizes, activation=hidden.pop() if hidden else "relu", bias=layers[0].bias, rng=0)
-    for mine, theirs in zip(mlp.parameters(), [p for m in layers for p in m.parameters()]):
+    mlp = MLP(dense[0].nin, sizes, activation=hidden.pop() if hidden else "relu", bias=dense[0].bias, rng=0)
+    for mine, theirs in zip(mlp.parameters(), [p for m in dense for p in m.parameters()]):
         mine.data = theirs.data
     return mlp
