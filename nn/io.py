@@ -17,6 +17,8 @@ the code that made it, and every parameter and buffer by its dotted name::
   ``ValueError`` naming the problem. Nothing is loaded into anything until every check has
   passed (a fresh model is built and returned), and no code is ever run: JSON only, never
   pickle. NaN and ±inf are allowed nowhere in a file.
+* **Older files**: a config key added after format_version 1 was fixed (BatchNorm1d's
+  ``track_running_stats``) may be absent; it then reads as the value the older code always used.
 """
 
 from __future__ import annotations
@@ -212,6 +214,8 @@ def _read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     if type(version) is not int or version != FORMAT_VERSION:
         raise ValueError(f"{where} has format_version {version!r:.40}; this version of nn reads only "
                          f"format_version {FORMAT_VERSION}")
+    # Read an older file as if written now, for load() and load_optimizer()'s architecture check alike.
+    document["config"] = _with_added_keys(document["config"])
     return document
 
 
@@ -308,10 +312,27 @@ _CONFIG_KEYS: dict[str, set[str]] = {
     "MLP": {"type", "nin", "nouts", "activation", "init", "bias", "batch_norm", "eps", "momentum"},
     "Layer": {"type", "nin", "nout", "activation", "bias", "init"},
     "Neuron": {"type", "nin", "activation", "bias", "init"},
-    "BatchNorm1d": {"type", "num_features", "eps", "momentum", "affine"},
+    "BatchNorm1d": {"type", "num_features", "eps", "momentum", "affine", "track_running_stats"},
     "Activation": {"type", "name"},
     "Sequential": {"type", "layers"},
 }
+
+# Keys added to a module type after files were first written, with the behaviour a file without
+# them was made with: such files still load (and compare equal to the model they rebuild).
+_ADDED_KEYS: dict[str, dict[str, Any]] = {
+    "BatchNorm1d": {"track_running_stats": True},
+}
+
+
+def _with_added_keys(config: Any, depth: int = 0) -> Any:
+    """``config`` with each key in ``_ADDED_KEYS`` it lacks filled in; anything malformed is left as is."""
+    if not isinstance(config, dict) or depth > MAX_DEPTH:  # _check_config reports those
+        return config
+    kind = config.get("type")
+    out = {**_ADDED_KEYS.get(kind, {}), **config} if isinstance(kind, str) else dict(config)
+    if kind == "Sequential" and isinstance(out.get("layers"), list):
+        out["layers"] = [_with_added_keys(layer, depth + 1) for layer in out["layers"]]
+    return out
 
 
 def _check_config(config: Any, where: str, depth: int) -> None:
@@ -344,6 +365,7 @@ def _check_config(config: Any, where: str, depth: int) -> None:
         _eps(c["eps"], f"{where}.eps")
         _momentum(c["momentum"], f"{where}.momentum")
         _flag(c["affine"], f"{where}.affine")
+        _flag(c["track_running_stats"], f"{where}.track_running_stats")
     elif kind == "Activation":
         _choice(c["name"], ACTIVATIONS, f"{where}.name")
     elif kind == "Sequential":

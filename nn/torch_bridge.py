@@ -2,8 +2,9 @@
 
 A layer a = σ(W·x + b) of neurons is one ``torch.nn.Linear`` (row j of W is neuron j's
 weights ``w``, bⱼ its bias) followed by σ as a module; batch norm is ``torch.nn.BatchNorm1d``
-with the same γ, β, running statistics, ε and momentum. Everything is float64, so the two
-models agree to rounding (≤ 1e-12), in training and in evaluation mode.
+with the same γ, β, running statistics (or none, with ``track_running_stats=False``), ε and
+momentum. Everything is float64, so the two models agree to rounding (≤ 1e-12), in training and
+in evaluation mode.
 
 Supported both ways: ``Sequential``/``MLP`` of ``Linear``, ``ReLU``, ``Tanh``, ``Sigmoid``,
 ``LeakyReLU`` (slope 0.01), ``Identity`` and ``BatchNorm1d``. PyTorch is an optional extra:
@@ -86,14 +87,15 @@ def _append_activation(name: str, out: list[Any], torch: Any) -> None:
 
 def _torch_batch_norm(bn: BatchNorm1d, torch: Any) -> Any:
     t = torch.nn.BatchNorm1d(bn.num_features, eps=bn.eps, momentum=bn.momentum, affine=bn.affine,
-                             dtype=torch.float64)
+                             track_running_stats=bn.track_running_stats, dtype=torch.float64)
     with torch.no_grad():
         if bn.affine:
             t.weight.copy_(torch.tensor([g.data for g in bn.gamma], dtype=torch.float64))
             t.bias.copy_(torch.tensor([b.data for b in bn.beta], dtype=torch.float64))
-        t.running_mean.copy_(torch.tensor(bn.running_mean, dtype=torch.float64))
-        t.running_var.copy_(torch.tensor(bn.running_var, dtype=torch.float64))
-        t.num_batches_tracked.fill_(bn.num_batches_tracked)
+        if bn.track_running_stats:  # otherwise both sides have no buffers (running_mean is None)
+            t.running_mean.copy_(torch.tensor(bn.running_mean, dtype=torch.float64))
+            t.running_var.copy_(torch.tensor(bn.running_var, dtype=torch.float64))
+            t.num_batches_tracked.fill_(bn.num_batches_tracked)
     return t
 
 
@@ -167,17 +169,23 @@ def _layer(linear: Any, activation: str) -> Layer:
 
 
 def _batch_norm(t: Any) -> BatchNorm1d:
-    if not t.track_running_stats:
-        raise ValueError("from_torch() supports BatchNorm1d only with track_running_stats=True")
-    bn = BatchNorm1d(t.num_features, eps=t.eps, momentum=t.momentum, affine=t.affine)
+    # torch decides by its buffers (eval mode uses batch statistics when running_mean is None), we
+    # by the flag: they agree unless the flag was changed after construction, which we cannot mirror.
+    if bool(t.track_running_stats) != (t.running_mean is not None):
+        raise ValueError(f"from_torch() cannot convert {t!r}: track_running_stats={t.track_running_stats} but its "
+                         f"running_mean is {'None' if t.running_mean is None else 'set'} (the flag was changed after "
+                         "construction); build it with the flag it should have")
+    bn = BatchNorm1d(t.num_features, eps=t.eps, momentum=t.momentum, affine=t.affine,
+                     track_running_stats=bool(t.track_running_stats))
     if t.affine:
         for g, x in zip(bn.gamma, _floats(t.weight)):
             g.data = x
         for b, x in zip(bn.beta, _floats(t.bias)):
             b.data = x
-    bn.running_mean = _floats(t.running_mean)
-    bn.running_var = _floats(t.running_var)
-    bn.num_batches_tracked = int(t.num_batches_tracked.item())
+    if bn.track_running_stats:
+        bn.running_mean = _floats(t.running_mean)
+        bn.running_var = _floats(t.running_var)
+        bn.num_batches_tracked = int(t.num_batches_tracked.item())
     return bn
 
 
