@@ -132,10 +132,9 @@ def test_from_torch_of_a_single_linear_layer():
         (lambda: torch.nn.Conv1d(1, 1, 1), TypeError, "cannot convert Conv1d"),
         (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.LeakyReLU(0.2)), ValueError,
          "negative_slope=0.01"),
-        (lambda: torch.nn.BatchNorm1d(2, track_running_stats=False), ValueError, "track_running_stats=True"),
         (lambda: [1, 2], TypeError, "needs a torch.nn.Module, got list"),
     ],
-    ids=["dropout", "gelu", "conv", "leaky_slope", "bn_no_stats", "not_a_module"],
+    ids=["dropout", "gelu", "conv", "leaky_slope", "not_a_module"],
 )
 def test_from_torch_names_the_unsupported_layer(module, error, message):
     with pytest.raises(error, match=message):
