@@ -60,13 +60,16 @@ def _flatten(x: Any, what: str) -> tuple[list[Any], tuple[int, ...]]:
     return [v for flat, _ in rows for v in flat], (len(x), *next(iter(widths)))
 
 
-def _reduce(terms: list[Value], reduction: str) -> Value | list[Value]:
+def _reduce(terms: list[Value], reduction: str, denominator: float | None = None) -> Value | list[Value]:
+    """"none": the terms; "sum": Σ terms; "mean": Σ terms / denominator (default: how many terms)."""
     if reduction == "none":
         return terms
     total = _sum(terms)
     if reduction == "sum":
         return total
-    return total * (1.0 / len(terms))
+    n = len(terms) if denominator is None else denominator
+    # n = 0 (every sample ignored, or all their class weights 0) is 0/0: nan, as in torch.
+    return total * (1.0 / n if n else math.nan)
 
 
 def _sum(terms: Iterable[Value]) -> Value:
@@ -86,21 +89,50 @@ def _float_targets(target: Any, what: str) -> tuple[list[float], tuple[int, ...]
     return values, shape
 
 
-def _pair(input: Any, target: Any, fname: str) -> tuple[list[Any], list[Any]]:
+def _squeeze(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(d for d in shape if d != 1)
+
+
+def _pair(input: Any, target: Any, fname: str) -> tuple[list[Any], list[Any], tuple[int, ...]]:
+    """Input and target elements in row order, and the input's shape."""
     pred, pshape = _flatten(input, f"{fname} input")
     targ, tshape = _flatten(target, f"{fname} target")
-    squeeze = lambda s: tuple(d for d in s if d != 1)
-    if pshape != tshape and squeeze(pshape) != squeeze(tshape):
+    if pshape != tshape and _squeeze(pshape) != _squeeze(tshape):
         raise ValueError(f"{fname}: input of shape {pshape} and target of shape {tshape} do not match")
     if not pred:
         raise ValueError(f"{fname}: got an empty input")
-    return pred, targ
+    return pred, targ, pshape
+
+
+def _weights(x: Any, fname: str, what: str, *, positive: bool = False) -> tuple[list[float], tuple[int, ...]]:
+    """The floats of a weight argument and its shape; each must be finite and ≥ 0 (> 0 if ``positive``)."""
+    values, shape = _float_targets(x, f"{fname} {what}")
+    for w in values:
+        if not (math.isfinite(w) and (w > 0 if positive else w >= 0)):
+            raise ValueError(f"{fname} {what} must be finite and {'> 0' if positive else '≥ 0'}, got {w!r}")
+    return values, shape
+
+
+def _broadcast(x: Any, shape: tuple[int, ...], fname: str, what: str, *, positive: bool = False) -> list[float]:
+    """A weight argument expanded to one float per input element (row order), by torch's broadcasting.
+
+    Like input and target, shapes equal up to size-1 dimensions also match ((n,) for an n×1 input).
+    """
+    values, wshape = _weights(x, fname, what, positive=positive)
+    arr = np.array(values, dtype=np.float64).reshape(wshape)
+    if _squeeze(wshape) == _squeeze(shape):
+        return arr.ravel().tolist()
+    try:
+        return np.broadcast_to(arr, shape).ravel().tolist()
+    except ValueError:
+        raise ValueError(f"{fname} {what} of shape {wshape} does not broadcast to the input's shape {shape}; "
+                         "expected a number, one per column or one per element") from None
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
     """C = (1/n) Σᵢ (aᵢ − yᵢ)²; ∂C/∂aᵢ = 2(aᵢ − yᵢ)/n. ``reduction='sum'`` drops the 1/n."""
     _check_reduction(reduction)
-    pred, targ = _pair(input, target, "mse_loss")
+    pred, targ, _ = _pair(input, target, "mse_loss")
     return _reduce([(_value(p) - t) ** 2 for p, t in zip(pred, targ)], reduction)
 
 
@@ -111,7 +143,7 @@ def hinge_loss(scores: Any, targets: Any, reduction: str = "mean") -> Any:
     ∂C/∂sᵢ = −yᵢ/n. Computed as micrograd does, ``(1 + −yᵢ·sᵢ).relu()``, so the numbers agree.
     """
     _check_reduction(reduction)
-    pred, targ = _pair(scores, targets, "hinge_loss")
+    pred, targ, _ = _pair(scores, targets, "hinge_loss")
     ys = [t.data if isinstance(t, Value) else float(t) for t in targ]
     bad = [y for y in ys if y not in (-1.0, 1.0)]
     if bad:
@@ -120,22 +152,40 @@ def hinge_loss(scores: Any, targets: Any, reduction: str = "mean") -> Any:
     return _reduce([(1 + -y * _value(s)).relu() for y, s in zip(ys, pred)], reduction)
 
 
-def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean") -> Any:
-    """C = mean of −[y·log σ(z) + (1 − y)·log(1 − σ(z))] = softplus(z) − y·z, for y ∈ [0, 1].
+def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean", *, weight: Any = None,
+                                     pos_weight: Any = None) -> Any:
+    """C = mean of wᵢ·ℓᵢ, ℓᵢ = −[pᵢ·yᵢ·log σ(zᵢ) + (1 − yᵢ)·log(1 − σ(zᵢ))], for yᵢ ∈ [0, 1].
 
-    The softplus form never takes log of 0: logit −1000 with target 1 gives loss 1000 and
-    ∂C/∂z = σ(z) − y = −1.
+    ``weight`` (wᵢ ≥ 0, default 1) rescales each element; ``pos_weight`` (pᵢ > 0, default 1)
+    weighs the positive part, e.g. p = #negatives / #positives for rare positives. Either is a
+    number, one per column of an N×C input, or one per element (torch's broadcasting).
+    "mean" divides Σᵢ wᵢℓᵢ by the number of elements, not by Σᵢ wᵢ, as torch does.
+
+    Written with log σ(z) = −softplus(−z) and log(1 − σ(z)) = −z − softplus(−z):
+
+        ℓ = (1 − y)·z + (1 + (p − 1)·y)·softplus(−z),   ∂ℓ/∂z = (1 − y) − (1 + (p − 1)·y)·σ(−z)
+
+    which for p = 1 is softplus(z) − y·z with ∂ℓ/∂z = σ(z) − y (the form used without
+    ``pos_weight``). Neither takes log of 0 and σ ∈ [0, 1] bounds the gradient: logit −1000
+    with target 1 gives loss 1000·p and ∂C/∂z = −p.
     """
+    fname = "binary_cross_entropy_with_logits"
     _check_reduction(reduction)
-    pred, targ = _pair(input, target, "binary_cross_entropy_with_logits")
+    pred, targ, shape = _pair(input, target, fname)
     ys = [t.data if isinstance(t, Value) else float(t) for t in targ]
     bad = [y for y in ys if not 0.0 <= y <= 1.0]
     if bad:
         raise ValueError(f"binary_cross_entropy_with_logits targets must be in [0, 1], got {bad[0]!r}")
+    ws = None if weight is None else _broadcast(weight, shape, fname, "weight")
+    ps = None if pos_weight is None else _broadcast(pos_weight, shape, fname, "pos_weight", positive=True)
     terms = []
-    for z, y in zip(pred, ys):
+    for i, (z, y) in enumerate(zip(pred, ys)):
         z = _value(z)
-        terms.append(z.softplus() - z * y)
+        if ps is None:
+            term = z.softplus() - z * y
+        else:
+            term = z * (1.0 - y) + (-z).softplus() * (1.0 + (ps[i] - 1.0) * y)
+        terms.append(term if ws is None else term * ws[i])
     return _reduce(terms, reduction)
 
 
@@ -152,12 +202,17 @@ def _rows(logits: Any, fname: str) -> tuple[list[list[Value]], bool]:
     return [[_value(z) for z in row] for row in rows], single
 
 
-def _log_softmax_row(row: list[Value]) -> list[Value]:
+def _shift_lse(row: list[Value]) -> tuple[list[Value], Value]:
+    """sₖ = zₖ − m and log Σₖ e^sₖ, so that log softmax(z)ₖ = sₖ − lse."""
     m = max(z.data for z in row)
     if math.isinf(m):
         m = 0.0
     shifted = [z - m for z in row]
-    lse = _sum(s.exp() for s in shifted).log()
+    return shifted, _sum(s.exp() for s in shifted).log()
+
+
+def _log_softmax_row(row: list[Value]) -> list[Value]:
+    shifted, lse = _shift_lse(row)
     return [s - lse for s in shifted]
 
 
@@ -186,30 +241,104 @@ def softmax(input: Any, dim: int = -1) -> list[Any]:
     return out[0] if single else out
 
 
-def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Any:
+def _soft_nll(shifted: list[Value], lse: Value, coeffs: list[float]) -> Value:
+    """−Σₖ cₖ·log softmax(z)ₖ = Σₖ cₖ·(lse − sₖ) for one row."""
+    return _sum((lse - s) * c for s, c in zip(shifted, coeffs))
+
+
+def _class_target(t: Any, n_classes: int, ignore_index: int) -> int | None:
+    """The class of one integer target, or None if it equals ``ignore_index``."""
+    t = t.data if isinstance(t, Value) else t
+    is_bool, tf = isinstance(t, (bool, np.bool_)), float(t)
+    if tf == ignore_index and not is_bool:
+        return None
+    if is_bool or not tf.is_integer() or not 0 <= tf < n_classes:
+        raise ValueError(f"cross_entropy targets must be integer classes in [0, {n_classes}), got {t!r}")
+    return int(tf)
+
+
+def cross_entropy(input: Any, target: Any, reduction: str = "mean", *, weight: Any = None, ignore_index: int = -100,
+                  label_smoothing: float = 0.0) -> Any:
     """C = mean over samples of −log softmax(zᵢ)[tᵢ] = log Σₖ e^(zᵢₖ − m) − (zᵢₜ − m).
 
     ``input`` is N×C logits (or one row of C), ``target`` N integer classes in [0, C) (or one
     int). ∂C/∂zᵢₖ = (softmax(zᵢ)ₖ − [k = tᵢ])/N, finite for any logits.
+
+    Options, as in ``torch.nn.functional.cross_entropy``, with log pᵢₖ = log softmax(zᵢ)ₖ, ε the
+    ``label_smoothing`` in [0, 1] and wₖ ≥ 0 the class ``weight`` (default 1):
+
+        ℓᵢ = (1 − ε)·w_tᵢ·(−log pᵢₜᵢ) + (ε/C)·Σₖ wₖ·(−log pᵢₖ)
+
+    (the one-hot target mixed with the uniform 1/C, each class term weighted by its wₖ), and
+    "mean" is Σᵢ ℓᵢ / Σᵢ w_tᵢ — the weights of the samples' own classes, not N. A sample whose
+    target equals ``ignore_index`` has ℓᵢ = 0 and leaves the denominator; if all are ignored
+    "mean" is nan. With cᵢₖ the coefficient of −log pᵢₖ in ℓᵢ, ∂ℓᵢ/∂zᵢₖ = (Σⱼ cᵢⱼ)·pᵢₖ − cᵢₖ:
+    still finite for any logits.
+
+    Probability targets: a ``target`` of N×C class probabilities qᵢₖ ∈ [0, 1] (or one row of
+    C for one row of logits) gives ℓᵢ = −Σₖ wₖ·q′ᵢₖ·log pᵢₖ with q′ = (1 − ε)·q + ε/C, and
+    "mean" divides by N. ``ignore_index`` cannot name a class there, so it must be negative.
     """
     _check_reduction(reduction)
     rows, single = _rows(input, "cross_entropy")
+    n, n_classes = len(rows), len(rows[0])
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"cross_entropy ignore_index must be an int, got {ignore_index!r}")
+    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"cross_entropy label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    eps = float(label_smoothing)
+    w = [1.0] * n_classes
+    if weight is not None:
+        w, wshape = _weights(weight, "cross_entropy", "weight")
+        if wshape != (n_classes,):
+            raise ValueError(f"cross_entropy weight must have one entry per class ({n_classes}), got shape {wshape}")
     if single and _is_scalar(target):
         target = [target]
     tflat, tshape = _flatten(target, "cross_entropy target")
-    if len(tshape) != 1 or tshape[0] != len(rows):
-        raise ValueError(f"cross_entropy: {len(rows)} rows of logits need {len(rows)} integer class targets, got "
+    if tshape == (n, n_classes) or (single and n_classes > 1 and tshape == (n_classes,)):
+        return _reduce(_probability_terms(rows, tflat, w, eps, ignore_index), reduction)
+    if len(tshape) == 2 and tshape[0] == n and tshape[1] != 1:  # (n, 1) reads as a column of classes, below
+        raise ValueError(f"cross_entropy: probability targets need one row of {n_classes} per row of logits "
+                         f"(shape ({n}, {n_classes})), got target of shape {tshape}")
+    if len(tshape) != 1 or tshape[0] != n:
+        raise ValueError(f"cross_entropy: {n} rows of logits need {n} integer class targets, got "
                          f"target of shape {tshape}")
-    n_classes = len(rows[0])
     terms = []
+    denominator = 0.0
     for row, t in zip(rows, tflat):
-        t = t.data if isinstance(t, Value) else t
-        tf = float(t)
-        if isinstance(t, (bool, np.bool_)) or not tf.is_integer() or not 0 <= tf < n_classes:
-            raise ValueError(f"cross_entropy targets must be integer classes in [0, {n_classes}), got {t!r}")
-        m = max(z.data for z in row)
-        if math.isinf(m):
-            m = 0.0
-        shifted = [z - m for z in row]
-        terms.append(_sum(s.exp() for s in shifted).log() - shifted[int(tf)])
-    return _reduce(terms, reduction)
+        k = _class_target(t, n_classes, ignore_index)
+        if k is None:
+            terms.append(Value(0.0))  # reduction="none" reports 0, the sum is unchanged
+            continue
+        shifted, lse = _shift_lse(row)
+        term = lse - shifted[k]
+        if weight is not None:
+            term = term * w[k]
+        if eps:
+            term = term * (1.0 - eps) + _soft_nll(shifted, lse, w) * (eps / n_classes)
+        terms.append(term)
+        denominator += w[k]
+    # Without weights or ignored samples keep the plain 1/N (bit-identical to before).
+    plain = weight is None and denominator == n
+    return _reduce(terms, reduction, None if plain else denominator)
+
+
+def _probability_terms(rows: list[list[Value]], tflat: list[Any], w: list[float], eps: float,
+                       ignore_index: int) -> list[Value]:
+    """cross_entropy's ℓᵢ = −Σₖ wₖ·q′ᵢₖ·log pᵢₖ for rows of class probabilities qᵢ (see there)."""
+    if ignore_index >= 0:
+        raise ValueError(f"cross_entropy: ignore_index={ignore_index} is not supported with probability targets "
+                         "(it would name a class); leave it at its default")
+    n_classes = len(rows[0])
+    q = [t.data if isinstance(t, Value) else float(t) for t in tflat]
+    bad = [x for x in q if not 0.0 <= x <= 1.0]
+    if bad:
+        raise ValueError(f"cross_entropy probability targets must be in [0, 1], got {bad[0]!r}")
+    terms = []
+    for i, row in enumerate(rows):
+        smoothed = [(1.0 - eps) * qk + eps / n_classes for qk in q[i * n_classes:(i + 1) * n_classes]]
+        shifted, lse = _shift_lse(row)
+        terms.append(_soft_nll(shifted, lse, [wk * qk for wk, qk in zip(w, smoothed)]))
+    return terms
