@@ -30,6 +30,26 @@ def test_training_output_has_zero_mean_unit_biased_variance_per_feature():
     np.testing.assert_allclose(out.var(axis=0), 1.0, rtol=1e-5)
 
 
+def _assert_same_forward_and_backward(torch, ours, ref, X, upstream):
+    """Outputs, input grads and (if affine) gamma/beta grads of ``ours`` and torch's ``ref``
+    on batch ``X``, with ∂C/∂out = ``upstream``; returns our outputs."""
+    rows = _values(X)
+    out = ours(rows)
+    loss = sum(o * float(u) for row_o, row_u in zip(out, upstream) for o, u in zip(row_o, row_u))
+    ours.zero_grad()
+    loss.backward()
+    tx = torch.tensor(X, requires_grad=True)
+    ref.zero_grad()
+    tout = ref(tx)
+    (tout * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_allclose(_data(out), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_grads(rows), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if ours.affine:
+        np.testing.assert_allclose([g.grad for g in ours.gamma], ref.weight.grad.numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose([b.grad for b in ours.beta], ref.bias.grad.numpy(), rtol=1e-12, atol=1e-12)
+    return out
+
+
 @pytest.mark.parametrize("momentum", [0.1, 0.5, None])
 def test_matches_torch_outputs_grads_and_running_stats_over_several_batches(momentum):
     torch = pytest.importorskip("torch")
@@ -43,20 +63,7 @@ def test_matches_torch_outputs_grads_and_running_stats_over_several_batches(mome
         ours.gamma[j].data, ours.beta[j].data = g, b
     for batch in range(4):
         X = rng.normal(batch, 1.0 + batch, size=(5 + batch, 3))
-        upstream = rng.normal(size=X.shape)
-        rows = _values(X)
-        out = ours(rows)
-        loss = sum(o * float(u) for row_o, row_u in zip(out, upstream) for o, u in zip(row_o, row_u))
-        ours.zero_grad()
-        loss.backward()
-        tx = torch.tensor(X, requires_grad=True)
-        ref.zero_grad()
-        tout = ref(tx)
-        (tout * torch.tensor(upstream)).sum().backward()
-        np.testing.assert_allclose(_data(out), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(_grads(rows), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose([g.grad for g in ours.gamma], ref.weight.grad.numpy(), rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose([b.grad for b in ours.beta], ref.bias.grad.numpy(), rtol=1e-12, atol=1e-12)
+        _assert_same_forward_and_backward(torch, ours, ref, X, rng.normal(size=X.shape))
         np.testing.assert_allclose(ours.running_mean, ref.running_mean.numpy(), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(ours.running_var, ref.running_var.numpy(), rtol=1e-12, atol=1e-14)
         assert ours.num_batches_tracked == int(ref.num_batches_tracked)
@@ -160,21 +167,7 @@ def test_without_running_stats_matches_torch_outputs_and_grads_in_both_modes(mod
     ref.train(mode == "train")
     for batch in range(3):
         X = rng.normal(batch, 1.0 + batch, size=(4 + batch, 3))
-        upstream = rng.normal(size=X.shape)
-        rows = _values(X)
-        out = ours(rows)
-        loss = sum(o * float(u) for row_o, row_u in zip(out, upstream) for o, u in zip(row_o, row_u))
-        ours.zero_grad()
-        loss.backward()
-        tx = torch.tensor(X, requires_grad=True)
-        ref.zero_grad()
-        tout = ref(tx)
-        (tout * torch.tensor(upstream)).sum().backward()
-        np.testing.assert_allclose(_data(out), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(_grads(rows), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
-        if affine:
-            np.testing.assert_allclose([g.grad for g in ours.gamma], ref.weight.grad.numpy(), rtol=1e-12, atol=1e-12)
-            np.testing.assert_allclose([b.grad for b in ours.beta], ref.bias.grad.numpy(), rtol=1e-12, atol=1e-12)
+        out = _assert_same_forward_and_backward(torch, ours, ref, X, rng.normal(size=X.shape))
         # The batch's own statistics, in eval mode too: every feature comes out with mean β.
         np.testing.assert_allclose(_data(out).mean(axis=0), [0.1, 0.2, -0.3] if affine else 0.0, atol=1e-12)
     assert ours.running_mean is ours.running_var is ours.num_batches_tracked is None
