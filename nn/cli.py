@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine = train.add_mutually_exclusive_group()
     engine.add_argument("--compiled", dest="eager", action="store_false",
                         help="trace the model once and run forward and backward over the whole batch with numpy: "
-                             "the same numbers, about 100 times faster (the default, except with --batch-norm)")
+                             "the same numbers, 50 times faster or more (the default, except with --batch-norm)")
     engine.add_argument("--eager", dest="eager", action="store_true",
                         help="build one graph of Values per sample and call backward() on it, as micrograd does")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
