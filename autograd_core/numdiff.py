@@ -94,16 +94,47 @@ def extrapolate(diffs: Sequence[float], steps: Sequence[float], noise: Sequence[
     top, below, top_noise = table[levels], table[levels - 1], spread[levels]
     first = levels + 1
     raw = {k: abs(top[k] - top[k - 1]) + abs(top[k] - below[k]) for k in range(first, n)}
-    best: Estimate | None = None
+    candidates: list[Estimate] = []
+    bands = (*powers, 2 * powers[-1] - powers[-2] if levels > 1 else powers[-1] + 1)
     for k in range(first, n):
         window = max(raw[i] for i in (k - 1, k, k + 1) if i in raw)
         error = window + top_noise[k]
+        if not _asymptotic(diffs, noise, k, bands):
+            # Extrapolation assumes the error series already dominates; where it does not,
+            # only the plain difference's own change is an honest error.
+            error = max(error, abs(diffs[k] - diffs[k - 1]))
         if not math.isfinite(top[k]) or not math.isfinite(error):
             continue
-        candidate = Estimate(top[k], error, steps[k - levels - 1], steps[k])
-        if best is None or _better(candidate, best):
+        candidates.append(Estimate(top[k], error, steps[k - levels - 1], steps[k]))
+    # The derivative is the limit h → 0, so smaller steps have the last word: walking up from
+    # them, a larger step's estimate counts only if it agrees with the best one so far within
+    # both errors. Far beyond g's own scale, powers-of-two steps can alias (sin(2a) = 2·sin a·cos a
+    # makes sin(2ᵏ)/2ᵏ look convergent), and only this comparison exposes it.
+    best: Estimate | None = None
+    for candidate in reversed(candidates):
+        if best is None:
+            best = candidate
+        elif abs(candidate.value - best.value) <= 2.0 * (candidate.error + best.error) and _better(candidate, best):
             best = candidate
     return best
+
+
+def _asymptotic(diffs: Sequence[float], noise: Sequence[float], k: int, bands: Sequence[int]) -> bool:
+    """Whether the differences around k shrink as a power series says: by about 2ᵖ per halving.
+
+    Far beyond g's own scale (sin(x ± h) for h ≫ 1), differences wander at random yet can agree
+    by chance; the ratio of successive changes tells the two regimes apart. Changes within the
+    rounding noise say nothing and are skipped.
+    """
+    for i in range(max(k - 2, 2), min(k + 1, len(diffs) - 1) + 1):
+        before, after = diffs[i - 1] - diffs[i - 2], diffs[i] - diffs[i - 1]
+        floor = 8.0 * (noise[i] + noise[i - 1] + noise[i - 2])
+        if abs(before) <= floor or abs(after) <= floor:
+            continue
+        ratio = before / after
+        if not any(0.6 * 2.0**p <= ratio <= 1.6 * 2.0**p for p in bands):
+            return False
+    return True
 
 
 def _better(a: Estimate, b: Estimate) -> bool:
