@@ -8,10 +8,13 @@ For each input xᵢ, ∂f/∂xᵢ from ``backward()`` (the *analytic* value a) i
 over a sweep of steps h = 2ᵏ, refined by Richardson extrapolation (see :mod:`numdiff`), which
 also estimates n's error e. The check passes when
 
-    |a − n| ≤ 10·e + 16·u·max(|a|, |n|) + atol + rtol·|n|        (u = 2⁻⁵³, atol = rtol = 0)
+    |a − n| ≤ 10·e + 16·u·max(|a|, |n|, s) + atol + rtol·|n|        (u = 2⁻⁵³, atol = rtol = 0)
 
 so the tolerance follows the accuracy the numeric derivative actually reached: about 1e-10
-relative for most functions, which is why a derivative 1e-4 off fails at every magnitude.
+relative for most functions, which is why a derivative 1e-4 off fails at every magnitude. e
+includes the rounding of f itself, bounded by u·Σ|v|·|∂f/∂v| over f's nodes (log(1 + z²) at
+z = 1e-6 loses the z² to rounding long before the log). s, the chain rule with every local
+derivative made positive, allows for rounding in a's own sum when paths cancel (z − z).
 
 Kinks. relu, abs and leaky_relu have a corner where their derivative jumps; an op marks it
 with ``Op.kink``. A kink matters to input xᵢ only when moving xᵢ by the step moves that op's
@@ -272,7 +275,7 @@ def _steps_text(e: Estimate) -> str:
     return f"h={e.h_max:.0e}..{e.h_min:.0e}"
 
 
-def _central(center: _Sample, sweep: _Sweep, m: int) -> Estimate | None:
+def _central(center: _Sample, sweep: _Sweep, m: int, rounding: float) -> Estimate | None:
     # The trailing run of steps that stay on the center's piece with finite values.
     diffs: list[float] = []
     noise: list[float] = []
@@ -284,12 +287,13 @@ def _central(center: _Sample, sweep: _Sweep, m: int) -> Estimate | None:
             diffs, noise, steps = [], [], []
             continue
         diffs.append((g_hi - g_lo) / (a - b))
-        noise.append(difference_noise((g_hi, g_lo), a - b))
+        noise.append(difference_noise((g_hi, g_lo), a - b, rounding))
         steps.append(h)
     return extrapolate(diffs, steps, noise, CENTRAL)
 
 
-def _one_sided(side: list[tuple[float, _Sample]], steps: Sequence[float], m: int) -> Estimate | None:
+def _one_sided(side: list[tuple[float, _Sample]], steps: Sequence[float], m: int,
+               rounding: float) -> Estimate | None:
     """f'(x±) from secants between neighbouring steps on one side, on the piece nearest x."""
     runs: list[tuple[list[float], list[float], list[float]]] = []
     run: tuple[list[float], list[float], list[float]] = ([], [], [])
@@ -302,7 +306,7 @@ def _one_sided(side: list[tuple[float, _Sample]], steps: Sequence[float], m: int
             run = ([], [], [])
             continue
         run[0].append((g0 - g1) / (t0 - t1))
-        run[1].append(difference_noise((g0, g1), abs(t0 - t1)))
+        run[1].append(difference_noise((g0, g1), t0 - t1, rounding))
         run[2].append(steps[k])
     if run[0]:
         runs.append(run)
@@ -313,10 +317,10 @@ def _one_sided(side: list[tuple[float, _Sample]], steps: Sequence[float], m: int
     return None
 
 
-def _adaptive(center: _Sample, sweep: _Sweep, m: int) -> _Numeric:
+def _adaptive(center: _Sample, sweep: _Sweep, m: int, rounding: float) -> _Numeric:
     smallest_crosses = not (sweep.plus[-1][1].same_piece(center) and sweep.minus[-1][1].same_piece(center))
     if not smallest_crosses:
-        estimate = _central(center, sweep, m)
+        estimate = _central(center, sweep, m, rounding)
         if estimate is not None:
             return _Numeric(central=estimate, method=f"richardson {_steps_text(estimate)}")
         crossed = any(not (p.same_piece(center) and q.same_piece(center))
@@ -324,25 +328,25 @@ def _adaptive(center: _Sample, sweep: _Sweep, m: int) -> _Numeric:
         if not crossed:
             return _Numeric(method="none: f is not finite near the point")
     label, _ = _kink_label(center, sweep)
-    left = _one_sided(sweep.minus, sweep.steps, m)
-    right = _one_sided(sweep.plus, sweep.steps, m)
+    left = _one_sided(sweep.minus, sweep.steps, m, rounding)
+    right = _one_sided(sweep.plus, sweep.steps, m, rounding)
     return _Numeric(left=left, right=right, method=f"one-sided at {label}")
 
 
-def _fixed(center: _Sample, sweep: _Sweep, m: int) -> _Numeric:
+def _fixed(center: _Sample, sweep: _Sweep, m: int, rounding: float) -> _Numeric:
     (a, hi), (b, lo) = sweep.plus[-1], sweep.minus[-1]
     g0, g_hi, g_lo = center.values[m], hi.values[m], lo.values[m]
     eps = sweep.steps[-1]
     if hi.same_piece(center) and lo.same_piece(center):
         value = (g_hi - g_lo) / (a - b)
-        noise = difference_noise((g_hi, g_lo), a - b)
+        noise = difference_noise((g_hi, g_lo), a - b, rounding)
         (a2, hi2), (b2, lo2) = sweep.plus[0], sweep.minus[0]
         truncation = abs(value - (hi2.values[m] - lo2.values[m]) / (a2 - b2)) / 3.0
         error = truncation + noise if math.isfinite(truncation) else math.inf
         return _Numeric(central=Estimate(value, error, eps, eps), method=f"fixed eps={eps:.0e}")
     label, _ = _kink_label(center, sweep)
-    right = Estimate((g_hi - g0) / a, difference_noise((g_hi, g0), a), eps, eps)
-    left = Estimate((g0 - g_lo) / -b, difference_noise((g0, g_lo), -b), eps, eps)
+    right = Estimate((g_hi - g0) / a, difference_noise((g_hi, g0), a, rounding), eps, eps)
+    left = Estimate((g0 - g_lo) / -b, difference_noise((g0, g_lo), b, rounding), eps, eps)
     return _Numeric(left=left, right=right, method=f"fixed eps={eps:.0e}, one-sided at {label}")
 
 
@@ -356,16 +360,16 @@ class _Rule:
     nondet_tol: float
 
 
-def _allowed(a: float, n: float, error: float, rule: _Rule) -> float:
+def _allowed(a: float, n: float, error: float, scale: float, rule: _Rule) -> float:
     if rule.eps is not None:
         return rule.atol + rule.rtol * abs(n)
-    return SAFETY * error + ANALYTIC_ULPS * U * max(abs(a), abs(n)) + rule.atol + rule.rtol * abs(n)
+    return SAFETY * error + ANALYTIC_ULPS * U * max(scale, abs(a), abs(n)) + rule.atol + rule.rtol * abs(n)
 
 
-def _judge(name: str, a: float, spread: float, numeric: _Numeric, rule: _Rule) -> GradcheckRow:
+def _judge(name: str, a: float, spread: float, scale: float, numeric: _Numeric, rule: _Rule) -> GradcheckRow:
     if numeric.central is not None:
         n, error = numeric.central.value, numeric.central.error
-        tol = _allowed(a, n, error, rule)
+        tol = _allowed(a, n, error, scale, rule)
         status = "both zero" if a == 0.0 and n == 0.0 else "ok" if abs(a - n) <= tol else "MISMATCH"
         row = GradcheckRow(name, a, n, _relative_error(a, n), status, error, tol, numeric.method)
     elif numeric.left is None and numeric.right is None:
@@ -375,7 +379,7 @@ def _judge(name: str, a: float, spread: float, numeric: _Numeric, rule: _Rule) -
         lo, hi = min(e.value for e in sides), max(e.value for e in sides)
         nearest = min(sides, key=lambda e: _gap(a, e.value))
         error = max(e.error for e in sides)
-        tol = _allowed(a, nearest.value, error, rule)
+        tol = _allowed(a, nearest.value, error, scale, rule)
         inside = lo - tol <= a <= hi + tol
         n = min(max(a, lo), hi) if inside else nearest.value
         left = numeric.left.value if numeric.left is not None else math.nan
@@ -389,11 +393,26 @@ def _judge(name: str, a: float, spread: float, numeric: _Numeric, rule: _Rule) -
     return row
 
 
+@dataclass(frozen=True)
+class _Analytic:
+    """∂outputₘ/∂xⱼ from backward as ``values[m][j]``, with what judging them needs.
+
+    ``spread``: how far repeated backward passes disagreed. ``scale``: Σ over chain-rule paths
+    of |product of local derivatives|, so that u·scale bounds the rounding of the sum (paths
+    that cancel, such as z − z, add rounding without adding value). ``rounding[m]``: a bound on
+    the rounding error of outputₘ itself, for the numeric side.
+    """
+
+    values: list[list[float]]
+    spread: list[list[float]]
+    scale: list[list[float]]
+    rounding: list[float]
+
+
 def _compare(report: GradcheckReport, sample: Callable[..., _Sample], fn: Callable[..., Any], xs: list[float],
-             analytic: list[list[float]], spread: list[list[float]], names: Callable[[int, int], str],
-             rule: _Rule) -> None:
-    """Rows ``names(m, j)`` comparing ∂outputₘ/∂xⱼ, analytic[m][j], with numeric values."""
-    width = len(analytic)
+             analytic: _Analytic, names: Callable[[int, int], str], rule: _Rule) -> None:
+    """Rows ``names(m, j)`` comparing ∂outputₘ/∂xⱼ from backward with numeric values."""
+    width = len(analytic.values)
     center = sample(fn, xs)
     for j in range(len(xs)):
         steps = [2 * rule.eps, rule.eps] if rule.eps is not None else step_sweep(xs[j])
@@ -404,8 +423,14 @@ def _compare(report: GradcheckReport, sample: Callable[..., _Sample], fn: Callab
             report.notes.append(note)
             warnings.warn(f"{report.title}: {note}", GradcheckWarning, stacklevel=4)
         for m in range(width):
-            numeric = _fixed(center, sweep, m) if rule.eps is not None else _adaptive(center, sweep, m)
-            report.rows.append(_judge(names(m, j), analytic[m][j], spread[m][j], numeric, rule))
+            rounding = analytic.rounding[m]
+            if rule.eps is not None:
+                numeric = _fixed(center, sweep, m, rounding)
+            else:
+                numeric = _adaptive(center, sweep, m, rounding)
+            row = _judge(names(m, j), analytic.values[m][j], analytic.spread[m][j], analytic.scale[m][j], numeric,
+                         rule)
+            report.rows.append(row)
 
 
 # -- analytic derivatives ------------------------------------------------------------------
@@ -416,29 +441,69 @@ def _float_gradients(out: Any, leaves: list[Value]) -> list[float]:
     return [to_float(g) for g in gradients(out, leaves)]
 
 
-def _first_order(fn: Callable[..., Any], xs: list[float]) -> tuple[list[float], list[float]]:
-    """∇f by backward, and how far apart three runs came (twice on one graph, once on a new one)."""
+def _rounding(out: Any) -> float:
+    """A bound on the rounding error of ``out.data``: u·Σ |v|·|∂out/∂v| over its op nodes.
+
+    Each op rounds its result v by at most a relative u; that error reaches the output
+    multiplied by ∂out/∂v (first order), which ``backward()`` has just put in ``v.grad``.
+    """
+    if not isinstance(out, Value) or not out.parents:
+        return 0.0
+    out.backward()
+    total = 0.0
+    for node in topological_order(out):
+        if node.parents:
+            term = abs(node.data * to_float(node.grad))
+            if math.isfinite(term):
+                total += term
+    return U * total
+
+
+def _path_scale(out: Any, leaves: list[Value]) -> list[float]:
+    """Σ over paths out → leaf of Π |∂child/∂parent|: the chain rule with every term made positive."""
+    if not isinstance(out, Value):
+        return [0.0] * len(leaves)
+    scale = {id(out): 1.0}
+    for node in reversed(topological_order(out)):
+        s = scale.get(id(node), 0.0)
+        if not s or not node.parents:
+            continue
+        try:
+            local = node.local_grads
+        except Exception:  # an op that cannot say; the analytic value's own size is used instead
+            continue
+        for parent, d in zip(node.parents, local):
+            term = abs(to_float(d)) * s
+            if math.isfinite(term):
+                scale[id(parent)] = scale.get(id(parent), 0.0) + term
+    return [scale.get(id(x), 0.0) for x in leaves]
+
+
+def _first_order(fn: Callable[..., Any], xs: list[float]) -> _Analytic:
+    """∇f by backward, run twice on one graph and once on a new one to expose nondeterminism."""
     leaves = [Value(x) for x in xs]
     out = _output(fn(*leaves))
     runs = [_float_gradients(out, leaves), _float_gradients(out, leaves)]
     fresh = [Value(x) for x in xs]
     runs.append(_float_gradients(_output(fn(*fresh)), fresh))
-    return runs[0], [max(_gap(runs[0][i], r[i]) for r in runs[1:]) for i in range(len(xs))]
+    spread = [max(_gap(runs[0][i], r[i]) for r in runs[1:]) for i in range(len(xs))]
+    return _Analytic([runs[0]], [spread], [_path_scale(out, leaves)], [_rounding(out)])
 
 
-def _second_order(fn: Callable[..., Any], xs: list[float]) -> tuple[list[list[float]], list[list[float]]]:
+def _second_order(fn: Callable[..., Any], xs: list[float]) -> _Analytic:
     """H[i][j] = ∂(∂f/∂xᵢ)/∂xⱼ by differentiating the create_graph gradient, with its spread."""
-    def hessians() -> list[list[list[float]]]:
+    def build() -> tuple[list[Value], list[Any]]:
         leaves = [Value(x) for x in xs]
-        out = _output(fn(*leaves))
-        first = gradients(out, leaves, create_graph=True)
-        twice = [[_float_gradients(g, leaves) for g in first] for _ in range(2)]
-        return twice
+        return leaves, list(gradients(_output(fn(*leaves)), leaves, create_graph=True))
 
-    runs = hessians() + hessians()[:1]
+    leaves, first = build()
+    runs = [[_float_gradients(g, leaves) for g in first] for _ in range(2)]
+    fresh, again = build()
+    runs.append([_float_gradients(g, fresh) for g in again])
     n = len(xs)
     spread = [[max(_gap(runs[0][i][j], r[i][j]) for r in runs[1:]) for j in range(n)] for i in range(n)]
-    return runs[0], spread
+    scale = [_path_scale(g, leaves) for g in first]
+    return _Analytic(runs[0], spread, scale, [_rounding(g) for g in first])
 
 
 # -- entry points --------------------------------------------------------------------------
@@ -475,8 +540,7 @@ def check_gradients(fn: Callable[..., Any], inputs: Sequence[Any], *, eps: float
     rule = _rule(xs, eps, atol, rtol, nondet_tol)
     report = GradcheckReport(title="gradcheck")
     with enable_grad():
-        analytic, spread = _first_order(fn, xs)
-        _compare(report, _sample_value, fn, xs, [analytic], [spread], lambda m, j: f"x{j}", rule)
+        _compare(report, _sample_value, fn, xs, _first_order(fn, xs), lambda m, j: f"x{j}", rule)
     return report
 
 
@@ -492,8 +556,7 @@ def check_second_gradients(fn: Callable[..., Any], inputs: Sequence[Any], *, eps
     rule = _rule(xs, eps, atol, rtol, nondet_tol)
     report = GradcheckReport(title="gradgradcheck")
     with enable_grad():
-        hessian, spread = _second_order(fn, xs)
-        _compare(report, _sample_gradient, fn, xs, hessian, spread, lambda m, j: f"d2/dx{m}dx{j}", rule)
+        _compare(report, _sample_gradient, fn, xs, _second_order(fn, xs), lambda m, j: f"d2/dx{m}dx{j}", rule)
     return report
 
 

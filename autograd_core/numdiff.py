@@ -59,9 +59,13 @@ def step_sweep(x: float, count: int = 46) -> list[float]:
     return [math.ldexp(1.0, top - k) for k in range(count)]
 
 
-def difference_noise(g_values: Sequence[float], step: float) -> float:
-    """The rounding bound of a difference quotient of ``g_values`` over ``step``."""
-    return _ROUNDING_ULPS * U * sum(abs(v) for v in g_values) / step
+def difference_noise(g_values: Sequence[float], step: float, rounding: float = 0.0) -> float:
+    """The rounding bound of a difference quotient of ``g_values`` over ``step``.
+
+    ``rounding`` bounds the error with which g itself is computed, when known: it can far
+    exceed u·|g| (log(1 + z²) at z = 1e-6 rounds 1 + z² to 1 before taking the log).
+    """
+    return (_ROUNDING_ULPS * U * sum(abs(v) for v in g_values) + 2.0 * rounding) / abs(step)
 
 
 def extrapolate(diffs: Sequence[float], steps: Sequence[float], noise: Sequence[float],
