@@ -114,11 +114,18 @@ def extrapolate(diffs: Sequence[float], steps: Sequence[float], noise: Sequence[
     # them, a larger step's estimate counts only if it agrees with the best one so far within
     # both errors. Far beyond g's own scale, powers-of-two steps can alias (sin(2a) = 2·sin a·cos a
     # makes sin(2ᵏ)/2ᵏ look convergent), and only this comparison exposes it.
+    # A distance to the best so far that the best's own error does not explain is error too.
     best: Estimate | None = None
     for candidate in reversed(candidates):
         if best is None:
             best = candidate
-        elif abs(candidate.value - best.value) <= 2.0 * (candidate.error + best.error) and _better(candidate, best):
+            continue
+        gap = abs(candidate.value - best.value)
+        if gap > 2.0 * (candidate.error + best.error):
+            continue
+        candidate = Estimate(candidate.value, max(candidate.error, gap - best.error), candidate.h_max,
+                             candidate.h_min)
+        if _better(candidate, best):
             best = candidate
     return best
 
