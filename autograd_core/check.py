@@ -131,11 +131,12 @@ class GradcheckReport:
         verdict = "passed" if not bad else "failed"
         head = f"{self.title} {verdict}: {len(self.rows) - bad} of {len(self.rows)} derivatives agree"
         width = max([len(r.name) for r in self.rows] + [5])
+        how = max([len(r.method) for r in self.rows] + [len("numeric derivative")])
         lines = [head, f"  {'input':<{width}}  {'analytic':>14}  {'numeric':>14}  {'rel.error':>9}  "
-                       f"{'est.error':>9}  {'status':<16}  numeric derivative"]
+                       f"{'est.error':>9}  {'numeric derivative':<{how}}  status"]
         for r in self.rows:
             lines.append(f"  {r.name:<{width}}  {r.analytic:>14.7g}  {r.numeric:>14.7g}  {r.rel_error:>9.2e}  "
-                         f"{r.error:>9.1e}  {r.status:<16}  {r.method}")
+                         f"{r.error:>9.1e}  {r.method:<{how}}  {r.status}")
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
