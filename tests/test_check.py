@@ -6,6 +6,8 @@ import math
 import warnings
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from autograd_core import (
     Function,
@@ -379,3 +381,42 @@ def test_negative_tolerance_is_a_clear_error():
 def test_a_step_that_leaves_the_domain_is_skipped():
     # log near 0: the large steps reach negative x (nan); the small ones decide
     assert gradcheck(lambda v: v.log(), [1e-3]) and gradcheck(lambda v: v.sqrt(), [1e-6])
+
+
+_UNARY = [lambda v: v.sin(), lambda v: v.tanh(), lambda v: v.sigmoid(), lambda v: (v * v + 1).log(),
+          lambda v: (v * v + 1).sqrt(), lambda v: v**3, lambda v: 1 / (1 + v * v), lambda v: v.softplus(),
+          lambda v: (v * 0.01).exp()]
+
+
+@st.composite
+def _smooth_functions(draw):
+    """A random composition of smooth ops in x, y and a point of random magnitude."""
+    steps = draw(st.lists(st.tuples(st.integers(0, len(_UNARY) - 1), st.integers(0, 2), st.integers(0, 1)),
+                          min_size=1, max_size=5))
+
+    def f(x, y):
+        acc = x
+        for op, mix, _ in steps:
+            acc = _UNARY[op](acc)
+            acc = acc + y if mix == 1 else acc * y if mix == 2 else acc
+        return acc
+
+    scale = 10.0 ** draw(st.floats(-6, 3))
+    point = [scale * draw(st.floats(0.5, 2.0)) * draw(st.sampled_from([-1, 1])) for _ in range(2)]
+    return f, point
+
+
+@given(_smooth_functions())
+def test_random_smooth_functions_pass_and_fail_when_1e_4_off(case):
+    f, point = case
+    Scaled.claim = 1.0
+    report = check_gradients(lambda x, y: Scaled.apply(f(x, y)), point)
+    assert report.passed, str(report)
+    resolvable = [r for r in report.rows if r.analytic != 0 and r.tolerance < 1e-5 * abs(r.analytic)]
+    try:
+        Scaled.claim = 1.0 + 1e-4
+        wrong = check_gradients(lambda x, y: Scaled.apply(f(x, y)), point)
+    finally:
+        Scaled.claim = 1.0
+    for row in resolvable:
+        assert not wrong.rows[int(row.name[1:])].ok, str(wrong)
