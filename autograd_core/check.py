@@ -5,8 +5,8 @@ For each input xᵢ, ∂f/∂xᵢ from ``backward()`` (the *analytic* value a) i
 
     D(h) = (f(x + h·eᵢ) − f(x − h·eᵢ)) / 2h
 
-over a sweep of steps h = 2ᵏ, refined by Richardson extrapolation (see :mod:`numdiff`), which
-also estimates n's error e. The check passes when
+over a sweep of steps h = 2ᵏ, refined by Richardson extrapolation (:mod:`numdiff`; the sampling
+and the kink bookkeeping below are in :mod:`probe`), which also estimates n's error e. The check passes when
 
     |a − n| ≤ 10·e + 16·u·max(|a|, |n|, s) + atol + rtol·|n|        (u = 2⁻⁵³, atol = rtol = 0)
 
@@ -47,7 +47,8 @@ from typing import Any
 from .backward import gradients
 from .graph import topological_order
 from .modes import enable_grad
-from .numdiff import CENTRAL, ONE_SIDED, Estimate, U, difference_noise, extrapolate, step_sweep
+from .numdiff import U, step_sweep
+from .probe import Numeric, Sample, adaptive, as_output, crossing_label, fixed, sample_gradient, sample_value, walk
 from .value import Value, to_float
 
 __all__ = [
@@ -158,201 +159,6 @@ def _gap(a: float, b: float) -> float:
     return abs(a - b) if a == a and b == b else math.inf
 
 
-# -- evaluating f (or ∇f) together with the piece of the graph it ran through --------------
-
-@dataclass(frozen=True)
-class _Sample:
-    """Outputs at one point and the graph's piece: its structure and every kink's side."""
-
-    values: tuple[float, ...]
-    shape: tuple[tuple[str, tuple[int, ...]], ...] | None
-    sides: tuple[int, ...]
-    kink_names: tuple[str, ...]
-
-    def same_piece(self, other: _Sample) -> bool:
-        return self.shape is not None and self.sides == other.sides and self.shape == other.shape
-
-
-def _side(s: float) -> int:
-    return 1 if s > 0 else -1 if s < 0 else 0 if s == 0 else 2
-
-
-def _piece(out: Value) -> tuple[Any, tuple[int, ...], tuple[str, ...]]:
-    order = topological_order(out)
-    index = {id(node): k for k, node in enumerate(order)}
-    shape = []
-    sides, names = [], []
-    for node in order:
-        fn = node.fn
-        parents = node.parents
-        shape.append((fn.name if fn is not None else "", tuple(index[id(p)] for p in parents)))
-        if fn is not None and fn.kink is not None:
-            sides.append(_side(fn.kink([p.data for p in parents])))
-            names.append(fn.name)
-    return tuple(shape), tuple(sides), tuple(names)
-
-
-def _output(out: Any) -> Value:
-    if isinstance(out, Value):
-        return out
-    try:
-        return Value(to_float(out))
-    except TypeError:
-        raise TypeError(f"gradcheck: fn must return a Value, got {type(out).__name__}") from None
-
-
-def _sample_value(fn: Callable[..., Any], xs: Sequence[float]) -> _Sample:
-    out = _output(fn(*[Value(x) for x in xs]))
-    return _Sample((out.data,), *_piece(out))
-
-
-def _sample_gradient(fn: Callable[..., Any], xs: Sequence[float]) -> _Sample:
-    leaves = [Value(x) for x in xs]
-    out = _output(fn(*leaves))
-    return _Sample(tuple(to_float(g) for g in gradients(out, leaves)), *_piece(out))
-
-
-def _failed_sample(width: int) -> _Sample:
-    return _Sample((math.nan,) * width, None, (), ())
-
-
-def _sample_or_nan(sample: Callable[..., _Sample], fn: Callable[..., Any], xs: Sequence[float],
-                   width: int) -> _Sample:
-    # A perturbed point may leave f's domain (a custom op raising there): that step is unusable.
-    try:
-        return sample(fn, xs)
-    except (ArithmeticError, ValueError):
-        return _failed_sample(width)
-
-
-# -- numeric derivatives -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Numeric:
-    """The numeric side of one row: a central estimate, or the one-sided pair at a kink."""
-
-    central: Estimate | None = None
-    left: Estimate | None = None
-    right: Estimate | None = None
-    method: str = ""
-
-
-@dataclass(frozen=True)
-class _Sweep:
-    """f sampled at x ± hₖ·eⱼ: the signed offsets actually taken and the samples there."""
-
-    steps: list[float]
-    plus: list[tuple[float, _Sample]]
-    minus: list[tuple[float, _Sample]]
-
-
-def _walk(sample: Callable[..., _Sample], fn: Callable[..., Any], xs: list[float], j: int,
-          steps: Sequence[float], width: int) -> _Sweep:
-    plus, minus = [], []
-    for h in steps:
-        for sign, side in ((1.0, plus), (-1.0, minus)):
-            p = list(xs)
-            p[j] = xs[j] + sign * h
-            side.append((p[j] - xs[j], _sample_or_nan(sample, fn, p, width)))
-    return _Sweep(list(steps), plus, minus)
-
-
-def _kink_label(center: _Sample, sweep: _Sweep) -> tuple[str, bool]:
-    """Which corner the smallest step crosses: op names, or a change of graph structure."""
-    for _, s in (sweep.plus[-1], sweep.minus[-1]):
-        if s.shape is not None and s.shape != center.shape:
-            return "a change of graph structure", True
-    names = []
-    for _, s in (sweep.plus[-1], sweep.minus[-1]):
-        if s.shape is None:
-            continue
-        for name, a, b in zip(center.kink_names, center.sides, s.sides):
-            if a != b and name not in names:
-                names.append(name)
-    return ("kink of " + ", ".join(names)) if names else "a kink", False
-
-
-def _steps_text(e: Estimate) -> str:
-    return f"h={e.h_max:.0e}..{e.h_min:.0e}"
-
-
-def _central(center: _Sample, sweep: _Sweep, m: int, rounding: float) -> Estimate | None:
-    # The trailing run of steps that stay on the center's piece with finite values.
-    diffs: list[float] = []
-    noise: list[float] = []
-    steps: list[float] = []
-    for h, (a, hi), (b, lo) in zip(sweep.steps, sweep.plus, sweep.minus):
-        g_hi, g_lo = hi.values[m], lo.values[m]
-        usable = hi.same_piece(center) and lo.same_piece(center) and math.isfinite(g_hi) and math.isfinite(g_lo)
-        if not usable:
-            diffs, noise, steps = [], [], []
-            continue
-        diffs.append((g_hi - g_lo) / (a - b))
-        noise.append(difference_noise((g_hi, g_lo), a - b, rounding))
-        steps.append(h)
-    return extrapolate(diffs, steps, noise, CENTRAL)
-
-
-def _one_sided(side: list[tuple[float, _Sample]], steps: Sequence[float], m: int,
-               rounding: float) -> Estimate | None:
-    """f'(x±) from secants between neighbouring steps on one side, on the piece nearest x."""
-    runs: list[tuple[list[float], list[float], list[float]]] = []
-    run: tuple[list[float], list[float], list[float]] = ([], [], [])
-    for k in range(1, len(side)):
-        (t0, s0), (t1, s1) = side[k - 1], side[k]
-        g0, g1 = s0.values[m], s1.values[m]
-        if not (s0.same_piece(s1) and math.isfinite(g0) and math.isfinite(g1)):
-            if run[0]:
-                runs.append(run)
-            run = ([], [], [])
-            continue
-        run[0].append((g0 - g1) / (t0 - t1))
-        run[1].append(difference_noise((g0, g1), t0 - t1, rounding))
-        run[2].append(steps[k])
-    if run[0]:
-        runs.append(run)
-    for diffs, noise, hs in reversed(runs):
-        estimate = extrapolate(diffs, hs, noise, ONE_SIDED)
-        if estimate is not None:
-            return estimate
-    return None
-
-
-def _adaptive(center: _Sample, sweep: _Sweep, m: int, rounding: float) -> _Numeric:
-    smallest_crosses = not (sweep.plus[-1][1].same_piece(center) and sweep.minus[-1][1].same_piece(center))
-    if not smallest_crosses:
-        estimate = _central(center, sweep, m, rounding)
-        if estimate is not None:
-            return _Numeric(central=estimate, method=f"richardson {_steps_text(estimate)}")
-        crossed = any(not (p.same_piece(center) and q.same_piece(center))
-                      for (_, p), (_, q) in zip(sweep.plus, sweep.minus) if p.shape and q.shape)
-        if not crossed:
-            return _Numeric(method="none: f is not finite near the point")
-    label, _ = _kink_label(center, sweep)
-    left = _one_sided(sweep.minus, sweep.steps, m, rounding)
-    right = _one_sided(sweep.plus, sweep.steps, m, rounding)
-    return _Numeric(left=left, right=right, method=f"one-sided at {label}")
-
-
-def _fixed(center: _Sample, sweep: _Sweep, m: int, rounding: float) -> _Numeric:
-    (a, hi), (b, lo) = sweep.plus[-1], sweep.minus[-1]
-    g0, g_hi, g_lo = center.values[m], hi.values[m], lo.values[m]
-    eps = sweep.steps[-1]
-    if hi.same_piece(center) and lo.same_piece(center):
-        value = (g_hi - g_lo) / (a - b)
-        noise = difference_noise((g_hi, g_lo), a - b, rounding)
-        (a2, hi2), (b2, lo2) = sweep.plus[0], sweep.minus[0]
-        truncation = abs(value - (hi2.values[m] - lo2.values[m]) / (a2 - b2)) / 3.0
-        error = truncation + noise if math.isfinite(truncation) else math.inf
-        return _Numeric(central=Estimate(value, error, eps, eps), method=f"fixed eps={eps:.0e}")
-    label, _ = _kink_label(center, sweep)
-    right = Estimate((g_hi - g0) / a, difference_noise((g_hi, g0), a, rounding), eps, eps)
-    left = Estimate((g0 - g_lo) / -b, difference_noise((g0, g_lo), b, rounding), eps, eps)
-    return _Numeric(left=left, right=right, method=f"fixed eps={eps:.0e}, one-sided at {label}")
-
-
-# -- judging ------------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class _Rule:
     eps: float | None
@@ -367,7 +173,7 @@ def _allowed(a: float, n: float, error: float, scale: float, rule: _Rule) -> flo
     return SAFETY * error + ANALYTIC_ULPS * U * max(scale, abs(a), abs(n)) + rule.atol + rule.rtol * abs(n)
 
 
-def _judge(name: str, a: float, spread: float, scale: float, numeric: _Numeric, rule: _Rule) -> GradcheckRow:
+def _judge(name: str, a: float, spread: float, scale: float, numeric: Numeric, rule: _Rule) -> GradcheckRow:
     if numeric.central is not None:
         n, error = numeric.central.value, numeric.central.error
         tol = _allowed(a, n, error, scale, rule)
@@ -410,15 +216,15 @@ class _Analytic:
     rounding: list[float]
 
 
-def _compare(report: GradcheckReport, sample: Callable[..., _Sample], fn: Callable[..., Any], xs: list[float],
+def _compare(report: GradcheckReport, sample: Callable[..., Sample], fn: Callable[..., Any], xs: list[float],
              analytic: _Analytic, names: Callable[[int, int], str], rule: _Rule) -> None:
     """Rows ``names(m, j)`` comparing ∂outputₘ/∂xⱼ from backward with numeric values."""
     width = len(analytic.values)
     center = sample(fn, xs)
     for j in range(len(xs)):
         steps = [2 * rule.eps, rule.eps] if rule.eps is not None else step_sweep(xs[j])
-        sweep = _walk(sample, fn, xs, j, steps, width)
-        if _kink_label(center, sweep)[1]:
+        sweep = walk(sample, fn, xs, j, steps, width)
+        if crossing_label(center, sweep)[1]:
             note = (f"the graph changes structure when x{j} moves (Python branching on a value?); "
                     f"x{j} is judged by one-sided derivatives there")
             report.notes.append(note)
@@ -426,15 +232,13 @@ def _compare(report: GradcheckReport, sample: Callable[..., _Sample], fn: Callab
         for m in range(width):
             rounding = analytic.rounding[m]
             if rule.eps is not None:
-                numeric = _fixed(center, sweep, m, rounding)
+                numeric = fixed(center, sweep, m, rounding)
             else:
-                numeric = _adaptive(center, sweep, m, rounding)
+                numeric = adaptive(center, sweep, m, rounding)
             row = _judge(names(m, j), analytic.values[m][j], analytic.spread[m][j], analytic.scale[m][j], numeric,
                          rule)
             report.rows.append(row)
 
-
-# -- analytic derivatives ------------------------------------------------------------------
 
 def _float_gradients(out: Any, leaves: list[Value]) -> list[float]:
     if not isinstance(out, Value):
@@ -471,8 +275,8 @@ def _path_scale(out: Any, leaves: list[Value]) -> list[float]:
             continue
         try:
             local = node.local_grads
-        except Exception:  # an op that cannot say; the analytic value's own size is used instead
-            continue
+        except (AttributeError, NotImplementedError, TypeError, ValueError):
+            continue  # an op that cannot say: the analytic value's own size stands in
         for parent, d in zip(node.parents, local):
             term = abs(to_float(d)) * s
             if math.isfinite(term):
@@ -483,10 +287,10 @@ def _path_scale(out: Any, leaves: list[Value]) -> list[float]:
 def _first_order(fn: Callable[..., Any], xs: list[float]) -> _Analytic:
     """∇f by backward, run twice on one graph and once on a new one to expose nondeterminism."""
     leaves = [Value(x) for x in xs]
-    out = _output(fn(*leaves))
+    out = as_output(fn(*leaves))
     runs = [_float_gradients(out, leaves), _float_gradients(out, leaves)]
     fresh = [Value(x) for x in xs]
-    runs.append(_float_gradients(_output(fn(*fresh)), fresh))
+    runs.append(_float_gradients(as_output(fn(*fresh)), fresh))
     spread = [max(_gap(runs[0][i], r[i]) for r in runs[1:]) for i in range(len(xs))]
     return _Analytic([runs[0]], [spread], [_path_scale(out, leaves)], [_rounding(out)])
 
@@ -495,7 +299,7 @@ def _second_order(fn: Callable[..., Any], xs: list[float]) -> _Analytic:
     """H[i][j] = ∂(∂f/∂xᵢ)/∂xⱼ by differentiating the create_graph gradient, with its spread."""
     def build() -> tuple[list[Value], list[Any]]:
         leaves = [Value(x) for x in xs]
-        return leaves, list(gradients(_output(fn(*leaves)), leaves, create_graph=True))
+        return leaves, list(gradients(as_output(fn(*leaves)), leaves, create_graph=True))
 
     leaves, first = build()
     runs = [[_float_gradients(g, leaves) for g in first] for _ in range(2)]
@@ -506,8 +310,6 @@ def _second_order(fn: Callable[..., Any], xs: list[float]) -> _Analytic:
     scale = [_path_scale(g, leaves) for g in first]
     return _Analytic(runs[0], spread, scale, [_rounding(g) for g in first])
 
-
-# -- entry points --------------------------------------------------------------------------
 
 def _as_floats(inputs: Any) -> list[float]:
     if isinstance(inputs, (int, float, Value)):
@@ -541,7 +343,7 @@ def check_gradients(fn: Callable[..., Any], inputs: Sequence[Any], *, eps: float
     rule = _rule(xs, eps, atol, rtol, nondet_tol)
     report = GradcheckReport(title="gradcheck")
     with enable_grad():
-        _compare(report, _sample_value, fn, xs, _first_order(fn, xs), lambda m, j: f"x{j}", rule)
+        _compare(report, sample_value, fn, xs, _first_order(fn, xs), lambda m, j: f"x{j}", rule)
     return report
 
 
@@ -557,7 +359,7 @@ def check_second_gradients(fn: Callable[..., Any], inputs: Sequence[Any], *, eps
     rule = _rule(xs, eps, atol, rtol, nondet_tol)
     report = GradcheckReport(title="gradgradcheck")
     with enable_grad():
-        _compare(report, _sample_gradient, fn, xs, _second_order(fn, xs), lambda m, j: f"d2/dx{m}dx{j}", rule)
+        _compare(report, sample_gradient, fn, xs, _second_order(fn, xs), lambda m, j: f"d2/dx{m}dx{j}", rule)
     return report
 
 
