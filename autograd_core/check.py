@@ -34,6 +34,8 @@ ones at a kink) and ``|a − n| ≤ atol + rtol·|n|``, atol = 1e-5 and rtol = 1
 Like ``torch.autograd.gradcheck``, the analytic gradient is computed twice on one graph and once
 on a fresh one; values further apart than ``nondet_tol`` (default 0) fail as NONDETERMINISTIC.
 Everything runs under ``enable_grad()``, so a check inside ``no_grad()`` gives the same answer.
+
+Cost: the sweep evaluates f 92 times per input (forward only), the fixed-eps rule 4 times.
 """
 
 from __future__ import annotations

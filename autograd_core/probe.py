@@ -31,7 +31,7 @@ class Sample:
     """Outputs at one point and the graph's piece: its structure and every kink's side."""
 
     values: tuple[float, ...]
-    shape: tuple[tuple[str, tuple[int, ...]], ...] | None
+    shape: tuple[str, ...] | None
     sides: tuple[int, ...]
     kink_names: tuple[str, ...]
 
@@ -47,17 +47,18 @@ def _side(s: float) -> int:
     return 1 if s > 0 else -1 if s < 0 else 0 if s == 0 else 2
 
 
-def _piece(out: Value) -> tuple[Any, tuple[int, ...], tuple[str, ...]]:
-    order = topological_order(out)
-    index = {id(node): k for k, node in enumerate(order)}
-    shape = []
-    sides, names = [], []
-    for node in order:
+def _piece(out: Value) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...]]:
+    # Op names by position in topological order: two evaluations whose names agree are taken
+    # to be the same graph, and a kinked op is identified by its position.
+    shape, sides, names = [], [], []
+    for node in topological_order(out):
         fn = node.fn
-        parents = node.parents
-        shape.append((fn.name if fn is not None else "", tuple(index[id(p)] for p in parents)))
-        if fn is not None and fn.kink is not None:
-            sides.append(_side(fn.kink([p.data for p in parents])))
+        if fn is None:
+            shape.append("")
+            continue
+        shape.append(fn.name)
+        if fn.kink is not None:
+            sides.append(_side(fn.kink([p.data for p in node.parents])))
             names.append(fn.name)
     return tuple(shape), tuple(sides), tuple(names)
 
