@@ -77,11 +77,13 @@ class SummaryLines:
         self.postfix: dict[str, str] = {}
         self._start = time.perf_counter()
         self._printed_at = 0
+        self._started = 0
         self._closed = False
         self._marks = sorted({max(1, (total * q) // 4) for q in (1, 2, 3, 4)}) if total else []
 
     def __iter__(self) -> Iterator[Any]:
         for item in self.iterable:
+            self._started += 1
             yield item
             # The caller asked for the next item, so the step it was given is finished.
             self.n += 1
@@ -98,7 +100,11 @@ class SummaryLines:
         self.postfix = {k: str(v) for k, v in values.items()}
 
     def close(self) -> None:
-        """Print the line for the last step if it has not been printed (a loop that stopped early)."""
+        """Print the line for the last step if it has not been printed (a loop that stopped early).
+
+        A loop that breaks out did so after working on the item it was given, so that item counts.
+        """
+        self.n = max(self.n, self._started)
         if not self._closed and self.n and self._printed_at != self.n:
             self._line(stopped=self.total is not None and self.n < self.total)
         self._closed = True
