@@ -27,7 +27,8 @@ def _run_notebook(cells: list[str]) -> list[dict]:
     # The kernel must import this tree's nn, whichever copy is installed.
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env_path) if p)
     try:
-        client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}})
+        client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                         resources={"metadata": {"path": str(ROOT)}})
         client.execute()
     finally:
         if old is None:

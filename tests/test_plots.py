@@ -237,7 +237,8 @@ def test_gradient_flow_has_one_log_panel_per_run_and_one_line_per_layer():
 
 
 def test_gradient_flow_legend_sits_beside_the_panels_not_over_the_curves():
-    runs = {"a": {"layers.0": [1.0, 0.5], "layers.1": [2.0, 1.0]}, "b": {"layers.0": [1.0, 0.5], "layers.1": [2.0, 1.0]}}
+    layers = {"layers.0": [1.0, 0.5], "layers.1": [2.0, 1.0]}
+    runs = {"a": layers, "b": dict(layers)}
     fig = plot_gradient_flow(runs)
     assert all(ax.get_legend() is None for ax in fig.axes)
     (legend,) = fig.legends
