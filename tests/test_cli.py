@@ -143,9 +143,9 @@ def test_check_notes_when_the_function_is_undefined_at_the_point(capsys):
         (["train", "--dataset", "mnist"], "invalid choice: 'mnist'"),
         (["train", "--layers", "16,x"], "layer sizes are whole numbers"),
         (["train", "--layers", "16,0"], "every layer size must be at least 1"),
-        (["train", "--steps", "-3"], "expected a positive whole number, got -3"),
-        (["train", "--lr", "fast"], "expected a number, got 'fast'"),
-        (["train", "--noise", "-1"], "expected a finite number"),
+        (["train", "--steps", "-3"], "the number of steps must be from 1 to 1,000,000, got -3"),
+        (["train", "--lr", "fast"], "the learning rate must be a number, got 'fast'"),
+        (["train", "--noise", "-1"], "the noise must be a finite number ≥ 0 and ≤ 10, got -1"),
         (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
         (["train", "--batch-norm", "--compiled"], "--compiled cannot train --batch-norm models"),
         (["train", "--eager", "--compiled"], "not allowed with argument"),
@@ -195,7 +195,7 @@ def test_train_options_reach_the_model_and_the_output_folder(capsys, tmp_path):
                          "--layers", "8", "--activation", "tanh", "--optimizer", "adam", "--lr", "0.05",
                          "--steps", "5", "--batch-size", "20", "--seed", "3", "--out", str(out_dir))
     assert code == 0, err
-    assert "MLP 2 -> 8 -> 1 (tanh), 33 parameters" in out
+    assert "MLP 2 -> 8 -> 1 (tanh, micrograd init), 33 parameters" in out
     assert "adam lr 0.05 -> 0.005" in out and "5 steps, batches of 20" in out
     assert "on the 60 training points" in out
     assert sorted(p.name for p in out_dir.iterdir()) == ["decision_boundary.png", "loss_curve.png", "model.json"]
