@@ -7,7 +7,8 @@ Limits, checked before anything is allocated (a run over one of them exits 2 nam
 * 2 to :data:`MAX_SAMPLES` samples, at most :data:`MAX_STEPS` steps, noise at most :data:`MAX_NOISE`;
 * the work of one step: an eager step builds about two graph nodes per (sample, parameter), so
   batch × parameters ≤ :data:`MAX_EAGER_WORK`; a compiled step holds a batch × neurons array per
-  layer, so batch × neurons ≤ :data:`MAX_COMPILED_WORK`.
+  layer, so batch × neurons ≤ :data:`MAX_COMPILED_WORK`. Either limit keeps a step under about
+  half a gigabyte.
 
 Training that diverges — a loss or a weight that is no longer finite, or a loss
 :data:`DIVERGENCE_FACTOR` times its first value (or times 1, if that is larger) — stops at that
@@ -44,8 +45,8 @@ MAX_PARAMETERS = 100_000
 MAX_SAMPLES = 100_000
 MAX_STEPS = 1_000_000
 MAX_NOISE = 10.0
-MAX_EAGER_WORK = 2_000_000
-MAX_COMPILED_WORK = 20_000_000
+MAX_EAGER_WORK = 1_000_000
+MAX_COMPILED_WORK = 10_000_000
 MAX_SEED = 2**32 - 1
 DIVERGENCE_FACTOR = 1000.0
 EXIT_DIVERGED = 3
