@@ -313,7 +313,7 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     model.eval()
     final_accuracy = _accuracy(model, X, y)
     print(f"final loss {_loss_text(history.loss[-1])}, accuracy {final_accuracy:.1%} on the {len(X)} training "
-          f"points ({len(history)} steps in {seconds:.1f} s)")
+          f"points ({len(history)} step{'s' if len(history) != 1 else ''} in {seconds:.1f} s)")
     from .io import save
 
     try:
@@ -347,8 +347,11 @@ def _report_divergence(args: argparse.Namespace, parser: argparse.ArgumentParser
     except OSError as e:
         parser.error(f"cannot write to {str(out)!r}: {e.strerror or e}")
     wrote = f"; wrote {out / 'loss_curve.png'}, no model (its weights are useless)"
+    advice = f"lower the learning rate (now {lr:g}, e.g. --lr {lr / 10:g})"
+    if args.alpha > 1:
+        advice += f" or --alpha (now {args.alpha:g})"
     print(f"backprop train: error: training diverged at step {watch.step} of {args.steps}: {watch.reason}; "
-          f"lower the learning rate (now {lr:g}, e.g. --lr {lr / 10:g}){wrote}", file=sys.stderr)
+          f"{advice}{wrote}", file=sys.stderr)
     return EXIT_DIVERGED
 
 
