@@ -237,3 +237,52 @@ def test_python_dash_m_nn_runs_as_a_subprocess(tmp_path):
         "variable names, + - * / **, unary -, and calls of tanh, exp, log, sqrt, relu, sigmoid, softplus, abs, sin, "
         "cos, leaky_relu) (see 'backprop graph --help')"
     ]
+
+
+# -- defaults that train, --init, help ---------------------------------------------------------------
+
+
+def test_train_mse_with_its_default_learning_rate_learns_the_moons(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--loss", "mse", "--quiet", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "sgd lr 0.025 -> 0.0025" not in out  # --quiet
+    assert "final loss 0.2413, accuracy 95.0% on the 100 training points" in out
+
+
+def test_every_default_learning_rate_trains_the_default_moons():
+    """The table behind ``--lr``'s default, run as the CLI runs it (without its pictures)."""
+    from nn import MLP, fit, optim
+    from nn.cli_train import DEFAULT_LR
+    from nn.lr_scheduler import LinearLR
+
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    results = {}
+    for loss, rates in DEFAULT_LR.items():
+        for name, lr in rates.items():
+            model = MLP(2, [16, 16, 1], rng=1337)
+            params = model.parameters()
+            opt = (optim.SGD(params, lr=lr, momentum=0.9 if name == "momentum" else 0.0) if name in ("sgd", "momentum")
+                   else {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[name](params, lr=lr))
+            fit(model, X, y, loss=loss, optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.1, 100), steps=100, alpha=1e-4,
+                progress=False, compiled=True, seed=1337)
+            results[loss, name] = accuracy(model, X, y)
+    assert min(results.values()) >= 0.95, results
+
+
+def test_init_option_reaches_the_model(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--init", "he", "--samples", "10", "--steps", "1", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "(relu, he init)" in out
+    assert json.loads((tmp_path / "model.json").read_text())["config"]["init"] == "he"
+
+
+def test_train_help_shows_each_default_once(capsys):
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0
+    help_text = " ".join(out.split())
+    for option in ("--lr", "--batch-size", "--out", "--quiet", "--constant-lr", "--batch-norm", "--eager"):
+        entry = help_text.split(f" {option} ", 1)[1].split(" --", 1)[0]
+        assert entry.count("default") <= 1, (option, entry)
+    assert "(default: None)" not in help_text and "(default: False)" not in help_text
+    assert "(default: moons)" in help_text and "(default: 1337)" in help_text
+    assert "Exit status: 0 trained, 2 bad arguments or a limit, 3 training diverged" in help_text
