@@ -239,8 +239,10 @@ class _DivergenceWatch:
         self.params = params
         self.reason = ""
         self.step = 0
+        self.history: Any = None
 
     def __call__(self, step: int, model: Any, history: Any) -> bool:
+        self.history = history
         loss, first = history.loss[-1], history.loss[0]
         if not math.isfinite(loss):
             self.reason = f"the loss is {loss}"
@@ -267,6 +269,7 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                      "drop --compiled")
     count = _check_limits(args, parser, eager)
     out = args.out if args.out is not None else _fresh_run_folder(args.dataset)
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".backprop-write-test"
@@ -304,9 +307,22 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         f"{args.steps} steps, {batch}, {'eager' if eager else 'compiled'}")
     watch = _DivergenceWatch(params)
     start = time.perf_counter()
-    history = fit(model, X, y, loss=args.loss, optimizer=optimizer, scheduler=scheduler, steps=args.steps,
-                  batch_size=args.batch_size, alpha=args.alpha, progress=not args.quiet, compiled=not eager,
-                  seed=args.seed, callback=watch)
+    try:
+        history = fit(model, X, y, loss=args.loss, optimizer=optimizer, scheduler=scheduler, steps=args.steps,
+                      batch_size=args.batch_size, alpha=args.alpha, progress=not args.quiet, compiled=not eager,
+                      seed=args.seed, callback=watch)
+    except KeyboardInterrupt:
+        if watch.history is None or not len(watch.history):
+            _remove_if_empty(out, created)
+            print("backprop train: interrupted before the first step ended; nothing written", file=sys.stderr)
+        else:
+            _write_curve(watch.history, out, parser, f"interrupted after step {len(watch.history)}")
+            print(f"backprop train: interrupted after step {len(watch.history)} of {args.steps}; wrote "
+                  f"{out / 'loss_curve.png'}, no model", file=sys.stderr)
+        return 130
+    except BaseException:
+        _remove_if_empty(out, created)
+        raise
     seconds = time.perf_counter() - start
     if watch.reason:
         return _report_divergence(args, parser, watch, history, out, lr)
@@ -335,17 +351,10 @@ def _accuracy(model: Any, X: Any, y: Any) -> float:
 
 def _report_divergence(args: argparse.Namespace, parser: argparse.ArgumentParser, watch: _DivergenceWatch,
                        history: Any, out: Path, lr: float) -> int:
-    # Non-finite losses become gaps: the curve shows how the loss ran away, up to where it left the numbers.
-    loss = [v if math.isfinite(v) else math.nan for v in history.loss]
-    curve = {"step": history.step, "loss": loss, "accuracy": history.accuracy}
-    from .plots import plot_history
-
-    measured = [v for v in loss if not math.isnan(v)]
-    try:
-        fig = plot_history(curve, log_loss=bool(measured) and min(measured) > 0, title=f"diverged at step {watch.step}")
-        fig.savefig(out / "loss_curve.png", dpi=100)
-    except OSError as e:
-        parser.error(f"cannot write to {str(out)!r}: {e.strerror or e}")
+    _write_curve(history, out, parser, f"diverged at step {watch.step}")
+    # A model or picture left by an earlier run in this folder would pass for this run's.
+    for stale in ("model.json", "decision_boundary.png"):
+        (out / stale).unlink(missing_ok=True)
     wrote = f"; wrote {out / 'loss_curve.png'}, no model (its weights are useless)"
     advice = f"lower the learning rate (now {lr:g}, e.g. --lr {lr / 10:g})"
     if args.alpha > 1:
@@ -353,6 +362,29 @@ def _report_divergence(args: argparse.Namespace, parser: argparse.ArgumentParser
     print(f"backprop train: error: training diverged at step {watch.step} of {args.steps}: {watch.reason}; "
           f"{advice}{wrote}", file=sys.stderr)
     return EXIT_DIVERGED
+
+
+def _write_curve(history: Any, out: Path, parser: argparse.ArgumentParser, title: str) -> None:
+    """``loss_curve.png`` of a run that did not finish; non-finite losses are gaps in the line."""
+    from .plots import plot_history
+
+    loss = [v if math.isfinite(v) else math.nan for v in history.loss]
+    measured = [v for v in loss if not math.isnan(v)]
+    curve = {"step": history.step, "loss": loss, "accuracy": history.accuracy}
+    try:
+        fig = plot_history(curve, log_loss=bool(measured) and min(measured) > 0, title=title)
+        fig.savefig(out / "loss_curve.png", dpi=100)
+    except OSError as e:
+        parser.error(f"cannot write to {str(out)!r}: {e.strerror or e}")
+
+
+def _remove_if_empty(out: Path, created: bool) -> None:
+    # A run that wrote nothing leaves no empty folder behind.
+    if created:
+        try:
+            out.rmdir()
+        except OSError:
+            pass
 
 
 def _sep() -> str:

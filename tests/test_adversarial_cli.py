@@ -263,13 +263,43 @@ def test_an_unexpected_error_is_one_line_exit_1_and_debug_shows_the_traceback(wo
         main(["--debug", "train", "--quiet", "--out", "run"])
 
 
-def test_an_interrupt_is_one_line_exit_130(workdir, capsys, monkeypatch):
+def test_an_interrupt_before_the_first_step_leaves_no_folder(workdir, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("nn.train.fit", interrupted)
     code, _, err = run(capsys, ["train", "--quiet", "--out", "run"])
-    assert (code, err) == (130, "backprop train: interrupted\n")
+    assert (code, err) == (130, "backprop train: interrupted before the first step ended; nothing written\n")
+    assert not (workdir / "run").exists()
+
+
+def test_an_interrupt_during_training_keeps_the_loss_curve(workdir, capsys, monkeypatch):
+    import nn.train
+
+    real_fit = nn.train.fit
+
+    def interrupted_at_step_3(*args, callback, **kwargs):
+        def hook(step, model, history):
+            callback(step, model, history)
+            if step == 2:
+                raise KeyboardInterrupt
+
+        return real_fit(*args, callback=hook, **kwargs)
+
+    monkeypatch.setattr("nn.train.fit", interrupted_at_step_3)
+    code, _, err = run(capsys, ["train", "--quiet", "--out", "run"])
+    assert code == 130
+    curve = Path("run") / "loss_curve.png"
+    assert err.splitlines() == [f"backprop train: interrupted after step 3 of 100; wrote {curve}, no model"]
+    assert _listing(workdir / "run") == ["loss_curve.png"]
+
+
+def test_a_diverged_run_removes_an_earlier_runs_model_from_its_folder(workdir, capsys):
+    assert run(capsys, ["train", "--samples", "10", "--steps", "1", "--quiet", "--out", "run"])[0] == 0
+    assert "model.json" in _listing(workdir / "run")
+    code, _, _ = run(capsys, ["train", "--samples", "10", "--lr", "1e300", "--quiet", "--out", "run"])
+    assert code == 3
+    assert _listing(workdir / "run") == ["loss_curve.png"]
 
 
 # -- in a subprocess, with its memory and time bounded ---------------------------------------------
