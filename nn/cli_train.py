@@ -268,58 +268,20 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("--compiled cannot train --batch-norm models (batch statistics tie the samples together); "
                      "drop --compiled")
     count = _check_limits(args, parser, eager)
-    out = args.out if args.out is not None else _fresh_run_folder(args.dataset)
-    created = not out.exists()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".backprop-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        parser.error(f"cannot write to the output folder {str(out)!r}: {e.strerror or e}")
-
-    from . import datasets, optim
-    from .layers import MLP
-    from .lr_scheduler import LinearLR
+    out, created = _output_folder(args, parser)
+    X, y, model, optimizer, scheduler, lr = _setup(args)
+    if not args.quiet:
+        _announce(args, count, lr, eager)
+    watch = _DivergenceWatch(model.parameters())
+    start = time.perf_counter()
     from .train import fit
 
-    X, y = getattr(datasets, f"make_{args.dataset}")(args.samples, noise=args.noise, seed=args.seed)
-    model = MLP(2, [*args.layers, 1], activation=args.activation, init=args.init, rng=args.seed,
-                batch_norm=args.batch_norm)
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.loss][args.optimizer]
-    params = model.parameters()
-    if args.optimizer in ("sgd", "momentum"):
-        optimizer: Any = optim.SGD(params, lr=lr, momentum=0.9 if args.optimizer == "momentum" else 0.0)
-    else:
-        optimizer = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[args.optimizer](params, lr=lr)
-    scheduler = None if args.constant_lr else LinearLR(optimizer, start_factor=1.0, end_factor=0.1,
-                                                       total_iters=args.steps)
-
-    say = (lambda *a: None) if args.quiet else print
-    arch = " -> ".join(str(n) for n in [2, *args.layers, 1])
-    say(f"data:  {args.dataset}, {args.samples} points, noise {args.noise:g}, seed {args.seed}")
-    say(f"model: MLP {arch} ({args.activation}{', batch norm' if args.batch_norm else ''}, {args.init} init), "
-        f"{count} parameters")
-    decay = "" if args.constant_lr else f" -> {lr / 10:g} (linear decay)"
-    batch = "full batch" if args.batch_size is None or args.batch_size >= args.samples else \
-        f"batches of {args.batch_size}"
-    say(f"train: {args.loss} loss + {args.alpha:g}*sum(w^2), {args.optimizer} lr {lr:g}{decay}, "
-        f"{args.steps} steps, {batch}, {'eager' if eager else 'compiled'}")
-    watch = _DivergenceWatch(params)
-    start = time.perf_counter()
     try:
         history = fit(model, X, y, loss=args.loss, optimizer=optimizer, scheduler=scheduler, steps=args.steps,
                       batch_size=args.batch_size, alpha=args.alpha, progress=not args.quiet, compiled=not eager,
                       seed=args.seed, callback=watch)
     except KeyboardInterrupt:
-        if watch.history is None or not len(watch.history):
-            _remove_if_empty(out, created)
-            print("backprop train: interrupted before the first step ended; nothing written", file=sys.stderr)
-        else:
-            _write_curve(watch.history, out, parser, f"interrupted after step {len(watch.history)}")
-            print(f"backprop train: interrupted after step {len(watch.history)} of {args.steps}; wrote "
-                  f"{out / 'loss_curve.png'}, no model", file=sys.stderr)
-        return 130
+        return _report_interrupt(args, parser, watch, out, created)
     except BaseException:
         _remove_if_empty(out, created)
         raise
@@ -339,6 +301,64 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"cannot write to {str(out)!r}: {e.strerror or e}")
     print(f"wrote {out}{_sep()}decision_boundary.png, loss_curve.png, model.json")
     return 0
+
+
+def _output_folder(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[Path, bool]:
+    """The output folder, made and proven writable; and whether this run created it."""
+    out = args.out if args.out is not None else _fresh_run_folder(args.dataset)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".backprop-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        parser.error(f"cannot write to the output folder {str(out)!r}: {e.strerror or e}")
+    return out, created
+
+
+def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, Any, float]:
+    """Data, model, optimizer, learning-rate schedule and the starting learning rate, from the options."""
+    from . import datasets, optim
+    from .layers import MLP
+    from .lr_scheduler import LinearLR
+
+    X, y = getattr(datasets, f"make_{args.dataset}")(args.samples, noise=args.noise, seed=args.seed)
+    model = MLP(2, [*args.layers, 1], activation=args.activation, init=args.init, rng=args.seed,
+                batch_norm=args.batch_norm)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.loss][args.optimizer]
+    params = model.parameters()
+    if args.optimizer in ("sgd", "momentum"):
+        optimizer: Any = optim.SGD(params, lr=lr, momentum=0.9 if args.optimizer == "momentum" else 0.0)
+    else:
+        optimizer = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[args.optimizer](params, lr=lr)
+    scheduler = None if args.constant_lr else LinearLR(optimizer, start_factor=1.0, end_factor=0.1,
+                                                       total_iters=args.steps)
+    return X, y, model, optimizer, scheduler, lr
+
+
+def _announce(args: argparse.Namespace, count: int, lr: float, eager: bool) -> None:
+    arch = " -> ".join(str(n) for n in [2, *args.layers, 1])
+    print(f"data:  {args.dataset}, {args.samples} points, noise {args.noise:g}, seed {args.seed}")
+    print(f"model: MLP {arch} ({args.activation}{', batch norm' if args.batch_norm else ''}, {args.init} init), "
+          f"{count} parameters")
+    decay = "" if args.constant_lr else f" -> {lr / 10:g} (linear decay)"
+    full = args.batch_size is None or args.batch_size >= args.samples
+    batch = "full batch" if full else f"batches of {args.batch_size}"
+    print(f"train: {args.loss} loss + {args.alpha:g}*sum(w^2), {args.optimizer} lr {lr:g}{decay}, "
+          f"{args.steps} steps, {batch}, {'eager' if eager else 'compiled'}")
+
+
+def _report_interrupt(args: argparse.Namespace, parser: argparse.ArgumentParser, watch: _DivergenceWatch,
+                      out: Path, created: bool) -> int:
+    if watch.history is None or not len(watch.history):
+        _remove_if_empty(out, created)
+        print("backprop train: interrupted before the first step ended; nothing written", file=sys.stderr)
+    else:
+        _write_curve(watch.history, out, parser, f"interrupted after step {len(watch.history)}")
+        print(f"backprop train: interrupted after step {len(watch.history)} of {args.steps}; wrote "
+              f"{out / 'loss_curve.png'}, no model", file=sys.stderr)
+    return 130
 
 
 def _accuracy(model: Any, X: Any, y: Any) -> float:
