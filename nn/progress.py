@@ -37,7 +37,7 @@ def _in_jupyter_kernel() -> bool:
 
 def _has_ipywidgets() -> bool:
     try:
-        import ipywidgets  # noqa: F401
+        import ipywidgets  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         return False
     return True
@@ -146,11 +146,11 @@ def progress_bar(iterable: Iterable[Any], *, total: int | None = None, desc: str
         return _Silent(iterable)
     kind = progress_kind(file)
     if kind == "notebook":
-        from tqdm.notebook import tqdm as notebook_tqdm
+        from tqdm.notebook import tqdm as notebook_tqdm  # type: ignore[import-untyped]
 
         return notebook_tqdm(iterable, total=total, desc=desc, leave=True)
     if kind == "terminal":
-        from tqdm.std import tqdm as text_tqdm
+        from tqdm.std import tqdm as text_tqdm  # type: ignore[import-untyped]
 
         return text_tqdm(iterable, total=total, desc=desc, leave=True, file=file)
     return SummaryLines(iterable, total=total, desc=desc, file=file)
