@@ -104,6 +104,12 @@ def _number(text: str, what: str, low: float, high: float, *, low_open: bool) ->
     return x
 
 
+def _folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the output folder is an empty name; give a folder such as runs/moons")
+    return Path(text)
+
+
 def _noise(text: str) -> float:
     return _number(text, "the noise", 0.0, MAX_NOISE, low_open=False)
 
@@ -196,7 +202,7 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
                        help="samples per step (default: the whole data set)")
     train.add_argument("--seed", type=_seed, default=1337,
                        help=f"seed for the data and the initial weights, 0 to {MAX_SEED:,}")
-    train.add_argument("--out", type=Path, default=None, metavar="DIR",
+    train.add_argument("--out", type=_folder, default=None, metavar="DIR",
                        help="output folder (default: runs/<dataset>-<date>-<time>)")
     train.add_argument("--batch-norm", action="store_true", help="batch normalisation before each hidden σ")
     engine = train.add_mutually_exclusive_group()

@@ -122,6 +122,8 @@ USAGE_ERRORS: list[tuple[list[str], str]] = [
     (["train", "--loss", "cross_entropy"], "invalid choice: 'cross_entropy'"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
     # output folders
+    (["train", "--out", ""], "the output folder is an empty name"),
+    (["train", "--out", "fx/fifo.svg"], "cannot write to the output folder 'fx/fifo.svg'"),
     (["train", "--out", "fx/afile"], "cannot write to the output folder 'fx/afile'"),
     (["train", "--out", "/proc/backprop-nope"], "cannot write to the output folder '/proc/backprop-nope'"),
     (["train", "--out", "fx/afile/run"], "cannot write to the output folder 'fx/afile/run'"),
@@ -134,6 +136,7 @@ USAGE_ERRORS: list[tuple[list[str], str]] = [
     (["graph", "x", "--at", "x=1", "-o", "fx/afile/g.svg"], "cannot write 'fx/afile/g.svg': cannot create its"),
     (["graph", "x", "--at", "x=1", "-o", "/proc/self/g.svg"], "cannot write '/proc/self/g.svg'"),
     (["graph", "x", "--at", "x=1", "--rankdir", "XY"], "invalid choice: 'XY'"),
+    (["graph", "x", "--at", "x=1", "-o", ""], "cannot tell the format of '.' from its extension"),
     # graph and check: expressions
     (["graph", "x // 2", "--at", "x=1"], "operator '//' is not allowed"),
     (["graph", "__import__('os')"], "unknown function '__import__'"),
