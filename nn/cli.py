@@ -93,13 +93,15 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     """The ``backprop`` argument parser with its ``train``, ``graph`` and ``check`` commands."""
     parser = _Parser(prog="backprop", description="Train, draw and gradient-check with a scalar autodiff engine.",
-                     epilog="Run 'backprop COMMAND --help' for the options of a command.")
+                     epilog="Run 'backprop COMMAND --help' for the options of a command. Exit status: 0 done, 1 a "
+                            "gradient check failed (or an unexpected error), 2 a bad argument or a limit, 3 training "
+                            "diverged, 130 interrupted.")
     parser.add_argument("--debug", action="store_true",
                         help="show the traceback of an unexpected error instead of a one-line message")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    add_train_parser(commands)
+    train = add_train_parser(commands)
 
     graph = commands.add_parser(
         "graph", help="draw the computation graph of an expression with values and gradients",
@@ -131,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--second", action="store_true",
                        help="also check every second derivative ∂²f/∂xᵢ∂xⱼ (create_graph=True)")
     check.set_defaults(run=_run_check, command_parser=check)
+    for command in (train, graph, check):
+        # Also after the command (backprop train --debug); SUPPRESS keeps a --debug given before it.
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the traceback of an unexpected error")
     return parser
 
 

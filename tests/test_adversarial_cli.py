@@ -262,8 +262,9 @@ def test_an_unexpected_error_is_one_line_exit_1_and_debug_shows_the_traceback(wo
     assert code == 1
     assert err.splitlines() == ["backprop train: unexpected error: RuntimeError: something inside broke (run "
                                 "'backprop --debug train …' for the traceback)"]
-    with pytest.raises(RuntimeError, match="something inside broke"):
-        main(["--debug", "train", "--quiet", "--out", "run"])
+    for argv in (["--debug", "train", "--quiet"], ["train", "--quiet", "--debug"]):
+        with pytest.raises(RuntimeError, match="something inside broke"):
+            main([*argv, "--out", "run"])
 
 
 def test_an_interrupt_before_the_first_step_leaves_no_folder(workdir, capsys, monkeypatch):
