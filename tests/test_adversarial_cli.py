@@ -349,7 +349,8 @@ def test_limits_hold_under_a_memory_cap_in_a_subprocess(tmp_path):
 @pytest.mark.parametrize(("argv", "status", "fragment"), [
     (["train", "--seed", "-1"], 2, "the seed must be from 0"),
     (["check", "x**2", "--at", "x=nan"], 2, "x=nan is not a finite number"),
-    (["train", "--lr", "1e300", "--samples", "20", "--steps", "5", "--out", "run"], 3, "training diverged"),
+    (["train", "--lr", "1e300", "--samples", "20", "--steps", "5", "--quiet", "--out", "run"], 3, "training diverged"),
+    (["train", "--loss", "mse", "--lr", "1e5", "--samples", "20", "--quiet", "--out", "run"], 3, "the loss grew from"),
 ])
 def test_python_dash_m_nn_exits_with_the_status_and_no_traceback(tmp_path, argv, status, fragment):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -362,6 +363,5 @@ def test_python_dash_m_nn_exits_with_the_status_and_no_traceback(tmp_path, argv,
     proc = subprocess.run([sys.executable, "-m", "nn", *argv], capture_output=True, text=True, cwd=tmp_path,
                           env=env, timeout=TIMEOUT, preexec_fn=cap)
     assert proc.returncode == status, proc.stderr
-    assert "Traceback" not in proc.stderr
-    (line,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("backprop")]
-    assert fragment in line
+    (line,) = proc.stderr.splitlines()  # no traceback, no warning from numpy's overflowing arrays
+    assert line.startswith("backprop") and fragment in line
