@@ -212,9 +212,9 @@ def test_parameter_count_is_checked_without_building_the_model(hidden, batch_nor
 
 EDGES = [
     ["--seed", "0", "--samples", "2", "--noise", "0", "--init", "he"],
-    ["--seed", "4294967295", "--samples", "10", "--noise", "10", "--batch-size", "100000"],
+    ["--seed", "4294967295", "--samples", "10", "--noise", "10", "--batch-size", "100000", "--layers", "",
+     "--init", "xavier_normal", "--activation", "tanh"],
     ["--batch-norm", "--samples", "4", "--batch-size", "2", "--layers", "2"],
-    ["--layers", "", "--samples", "10", "--init", "xavier_normal", "--activation", "tanh"],
 ]
 
 
@@ -233,7 +233,6 @@ DIVERGING = [
     (["--loss", "mse", "--lr", "1"], "the loss grew from 1.224 to"),
     (["--loss", "mse", "--optimizer", "momentum", "--lr", "1", "--constant-lr"], "the loss grew from"),
     (["--alpha", "1e300"], "or --alpha (now 1e+300)"),
-    (["--optimizer", "adam", "--lr", "1e200"], "training diverged at step"),
 ]
 
 
@@ -347,7 +346,6 @@ def test_limits_hold_under_a_memory_cap_in_a_subprocess(tmp_path):
 
 
 @pytest.mark.parametrize(("argv", "status", "fragment"), [
-    (["train", "--seed", "-1"], 2, "the seed must be from 0"),
     (["check", "x**2", "--at", "x=nan"], 2, "x=nan is not a finite number"),
     (["train", "--lr", "1e300", "--samples", "20", "--steps", "5", "--quiet", "--out", "run"], 3, "training diverged"),
     (["train", "--loss", "mse", "--lr", "1e5", "--samples", "20", "--quiet", "--out", "run"], 3, "the loss grew from"),
