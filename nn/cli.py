@@ -87,7 +87,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one change: an error is one line (the reason), then where to get help."""
 
     def error(self, message: str) -> Any:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        one_line = " ".join(message.split("\n"))  # a name or value quoted in it may hold a newline
+        self.exit(2, f"{self.prog}: error: {one_line} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
