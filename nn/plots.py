@@ -3,8 +3,8 @@
 Every function returns the ``matplotlib.figure.Figure`` it drew (``fig.savefig("x.png")``
 saves it). matplotlib is imported inside the functions, so ``import nn`` never needs it, and
 figures are made directly (no pyplot state), so they work under any backend, Agg included.
-Each is a ``NotebookFigure`` — a ``Figure`` with ``_repr_png_`` — so Jupyter shows them as
-pictures in a fresh kernel too, before any ``%matplotlib inline`` or pyplot import.
+Each is a ``NotebookFigure`` — a ``Figure`` with ``_repr_png_`` — so Jupyter shows it as a
+picture in a fresh kernel too, before any ``%matplotlib inline`` or pyplot import.
 
 * :func:`plot_decision_boundary`: where a 2-D classifier says class 1 (score > 0) or 0.
 * :func:`plot_history`: loss and accuracy over training steps.
