@@ -274,3 +274,15 @@ def test_gradient_flow_of_a_single_history_like_object():
 
 def test_plots_accept_values_as_numbers():
     assert evaluate_on_grid(lambda x: x[0] * Value(2.0), np.array([[1.0, 0.0]]))[0] == 2.0
+
+
+def test_figures_carry_a_png_repr_for_jupyter_and_pickle():
+    import pickle
+
+    from nn.plots import NotebookFigure
+
+    fig = plot_history({"loss": [3.0, 2.0, 1.0]})
+    assert isinstance(fig, NotebookFigure)
+    assert fig._repr_png_().startswith(b"\x89PNG")
+    again = pickle.loads(pickle.dumps(fig))
+    assert type(again) is NotebookFigure and len(again.axes) == 1
