@@ -9,8 +9,10 @@ loss curve and the model (JSON) to an output folder it names. ``graph`` draws th
 graph of an expression with each node's value and gradient ∂f/∂node. ``check`` compares every
 ∂f/∂x from backpropagation with the central difference (f(x+ε) − f(x−ε)) / 2ε.
 
-Expressions go through the safe parser of :mod:`nn.expr` (never ``eval``). Bad arguments exit
-with status 2 and a one-line reason on stderr; a failed gradient check exits with status 1.
+Expressions go through the safe parser of :mod:`nn.expr` (never ``eval``). Exit status: 0 done;
+1 a gradient check failed (or an unexpected error, told in one line; ``--debug`` shows the
+traceback); 2 a bad argument or a documented limit, with a one-line reason on stderr; 3 training
+diverged (see :mod:`nn.cli_train`, which also lists the limits of ``train``); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -23,17 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_train import add_train_parser
 from .expr import FUNCTIONS, Expression, ExpressionError, parse_expression
 
 __all__ = ["main", "build_parser"]
 
 GRAPH_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
-DATASETS = ("moons", "circles", "xor", "spiral", "gaussians")
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
-LOSSES = ("hinge", "bce", "mse")
-# Learning rates that train the default network well in 100 steps; sgd's is micrograd's.
-DEFAULT_LR = {"sgd": 1.0, "momentum": 0.1, "adam": 0.05, "adamw": 0.05, "rmsprop": 0.01}
 
 _EXPRESSION_HELP = (
     "a formula in numbers, variables, + - * / ** and the functions " + ", ".join(FUNCTIONS)
@@ -53,17 +50,10 @@ def _assignment(text: str) -> tuple[str, float]:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"the value of {name} in {text!r} is not a number: {value!r}") from None
+    if math.isinf(number) and "inf" not in value.lower():
+        raise argparse.ArgumentTypeError(f"the value of {name} in {text!r} is beyond the largest float (about "
+                                         "1.8e308); write inf if you mean infinity")
     return name, number
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {n}")
-    return n
 
 
 def _finite_float(text: str, *, allow_zero: bool) -> float:
@@ -81,78 +71,38 @@ def _positive_float(text: str) -> float:
     return _finite_float(text, allow_zero=False)
 
 
+def _eps(text: str) -> float:
+    eps = _positive_float(text)
+    if eps < sys.float_info.min:
+        raise argparse.ArgumentTypeError(f"expected at least {sys.float_info.min:.3g} (the smallest normal float; "
+                                         f"smaller steps lose their digits), got {text}")
+    return eps
+
+
 def _nonnegative_float(text: str) -> float:
     return _finite_float(text, allow_zero=True)
-
-
-def _layer_sizes(text: str) -> list[int]:
-    """``16,16`` → [16, 16]; an empty string means no hidden layer (a linear model)."""
-    if not text.strip():
-        return []
-    sizes = []
-    for part in text.split(","):
-        try:
-            n = int(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"layer sizes are whole numbers separated by commas (e.g. 16,16), "
-                                             f"got {text!r}") from None
-        if n < 1:
-            raise argparse.ArgumentTypeError(f"every layer size must be at least 1, got {n} in {text!r}")
-        sizes.append(n)
-    return sizes
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one change: an error is one line (the reason), then where to get help."""
 
     def error(self, message: str) -> Any:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        one_line = " ".join(message.split("\n"))  # a name or value quoted in it may hold a newline
+        self.exit(2, f"{self.prog}: error: {one_line} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``backprop`` argument parser with its ``train``, ``graph`` and ``check`` commands."""
     parser = _Parser(prog="backprop", description="Train, draw and gradient-check with a scalar autodiff engine.",
-                     epilog="Run 'backprop COMMAND --help' for the options of a command.")
+                     epilog="Run 'backprop COMMAND --help' for the options of a command. Exit status: 0 done, 1 a "
+                            "gradient check failed (or an unexpected error), 2 a bad argument or a limit, 3 training "
+                            "diverged, 130 interrupted.")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an unexpected error instead of a one-line message")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    train = commands.add_parser(
-        "train", help="train an MLP on a built-in 2-D data set (defaults: micrograd's moons demo)",
-        description="Train an MLP on a 2-D data set; write decision_boundary.png, loss_curve.png and model.json "
-                    "to an output folder. The defaults are micrograd's demo: 100 moons with noise 0.1, an MLP "
-                    "[16, 16, 1] with ReLU, hinge loss + 1e-4·Σw², SGD with lr 1.0 decaying linearly to 0.1, "
-                    "100 full-batch steps.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    train.add_argument("--dataset", choices=DATASETS, default="moons", help="which data set")
-    train.add_argument("--samples", type=_positive_int, default=100, help="number of points")
-    train.add_argument("--noise", type=_nonnegative_float, default=0.1, help="noise added to the points")
-    train.add_argument("--layers", type=_layer_sizes, default="16,16", metavar="SIZES",
-                       help="hidden layer sizes, comma separated (an output layer of 1 is added)")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="σ of the hidden layers")
-    train.add_argument("--loss", choices=LOSSES, default="hinge",
-                       help="hinge = max(0, 1 − y·score); bce = cross-entropy on sigmoid(score); mse")
-    train.add_argument("--alpha", type=_nonnegative_float, default=1e-4, help="L2 penalty α·Σw² added to the loss")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
-                       help="momentum = SGD with momentum 0.9")
-    train.add_argument("--lr", type=_positive_float, default=None,
-                       help="learning rate η (default: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_LR.items()) + ")")
-    train.add_argument("--constant-lr", action="store_true",
-                       help="keep η fixed instead of decaying it linearly to η/10")
-    train.add_argument("--steps", type=_positive_int, default=100, help="optimizer steps")
-    train.add_argument("--batch-size", type=_positive_int, default=None,
-                       help="samples per step (default: the whole data set)")
-    train.add_argument("--seed", type=int, default=1337, help="seed for the data and the initial weights")
-    train.add_argument("--out", type=Path, default=None, metavar="DIR",
-                       help="output folder (default: runs/<dataset>-<date>-<time>)")
-    train.add_argument("--batch-norm", action="store_true", help="batch normalisation before each hidden σ")
-    engine = train.add_mutually_exclusive_group()
-    engine.add_argument("--compiled", dest="eager", action="store_false",
-                        help="trace the model once and run forward and backward over the whole batch with numpy: "
-                             "the same numbers, 50 times faster or more (the default, except with --batch-norm)")
-    engine.add_argument("--eager", dest="eager", action="store_true",
-                        help="build one graph of Values per sample and call backward() on it, as micrograd does")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(run=_run_train, command_parser=train, eager=None)
+    train = add_train_parser(commands)
 
     graph = commands.add_parser(
         "graph", help="draw the computation graph of an expression with values and gradients",
@@ -178,23 +128,40 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("expression", help=_EXPRESSION_HELP)
     check.add_argument("--at", type=_assignment, nargs="*", default=[], metavar="NAME=VALUE",
                        help="a value for every variable, e.g. --at x=0.3 y=2")
-    check.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step ε")
+    check.add_argument("--eps", type=_eps, default=1e-6, help="finite-difference step ε")
     check.add_argument("--atol", type=_nonnegative_float, default=1e-5, help="absolute tolerance")
     check.add_argument("--rtol", type=_nonnegative_float, default=1e-3, help="relative tolerance")
     check.add_argument("--second", action="store_true",
                        help="also check every second derivative ∂²f/∂xᵢ∂xⱼ (create_graph=True)")
     check.set_defaults(run=_run_check, command_parser=check)
+    for command in (train, graph, check):
+        # Also after the command (backprop train --debug); SUPPRESS keeps a --debug given before it.
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                             help="show the traceback of an unexpected error")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
 
-    Bad arguments raise ``SystemExit(2)`` after printing the reason, as argparse does.
+    Bad arguments and limits raise ``SystemExit(2)`` after printing the reason, as argparse
+    does. Any other error is one line on stderr and status 1 (``--debug``: the traceback).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.run(args, args.command_parser) or 0)
+    try:
+        return int(args.run(args, args.command_parser) or 0)
+    except KeyboardInterrupt:
+        print(f"backprop {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # the last resort: every expected failure is handled where it happens
+        if args.debug:
+            raise
+        text = str(e).strip().splitlines()
+        reason = f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+        print(f"backprop {args.command}: unexpected error: {reason} (run 'backprop --debug {args.command} …' "
+              "for the traceback)", file=sys.stderr)
+        return 1
 
 
 def _expression_at(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[Expression, dict[str, float]]:
@@ -233,6 +200,7 @@ def _run_graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         parser.error(f"cannot tell the format of {str(args.output)!r} from its extension; "
                      f"use one of {', '.join(GRAPH_FORMATS)}")
     expr, values = _expression_at(args, parser)
+    _check_writable(args.output, parser)
     out = expr.evaluate(values)
     if not out.is_leaf:
         out.label = "f"
@@ -258,13 +226,36 @@ def _run_graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
               f"Graphviz)", file=sys.stderr)
         return 1
     try:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_bytes(data)
     except OSError as e:
-        print(f"backprop graph: error: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
-        return 1
+        parser.error(f"cannot write {str(args.output)!r}: {e.strerror or e}")
     print(f"wrote {args.output}")
     return 0
+
+
+def _check_writable(path: Path, parser: argparse.ArgumentParser) -> None:
+    """Fail before the work: ``path`` must be a file (new or existing) in a folder we may write to.
+
+    Missing parent folders are created, as ``train --out`` does.
+    """
+    if path.is_dir():
+        parser.error(f"cannot write {str(path)!r}: it is a folder; give a file name such as graph.svg")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        parser.error(f"cannot write {str(path)!r}: cannot create its folder: {e.strerror or e}")
+    existed = path.exists()
+    if existed and not path.is_file():
+        # A FIFO would block the open below until someone reads it; a device is not a drawing.
+        parser.error(f"cannot write {str(path)!r}: it is not a regular file")
+    # Open it without truncating (os.access says yes to root even where writing fails).
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as e:
+        parser.error(f"cannot write {str(path)!r}: {e.strerror or e}")
+    if not existed:
+        path.unlink()
 
 
 def _leaves_by_name(root: Any) -> list[Any]:
@@ -313,6 +304,17 @@ def _run_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if not expr.variables:
         parser.error(f"{expr.source!r} has no variables, so there is nothing to differentiate")
     point = [values[v] for v in expr.variables]
+    for name, x in zip(expr.variables, point):
+        if not math.isfinite(x):
+            parser.error(f"{name}={x} is not a finite number; finite differences (f(x+ε) − f(x−ε)) / 2ε need a "
+                         "finite point")
+        for moved in (x + args.eps, x - args.eps):
+            if not math.isfinite(moved):
+                parser.error(f"--eps {args.eps:g} moves {name}={x:g} beyond the largest float; use a smaller --eps")
+            if moved == x:
+                smallest = max(abs(x) * 2.0 ** -50, 2.0 ** -1000)
+                parser.error(f"--eps {args.eps:g} is too small to move {name}={x:g} (x ± ε rounds back to x); "
+                             f"use --eps {smallest:.1g} or more")
     value = expr.evaluate(values).data
     print(f"f = {expr.source} = {_fmt(value)} at {_point(values)}")
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol}
@@ -341,89 +343,6 @@ def _rename(name: str, names: dict[str, str]) -> str:
         if len(parts) == 2 and all(p in names for p in parts):
             return f"d2f/d{names[parts[0]]}d{names[parts[1]]}"
     return name
-
-
-def _run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    import time
-
-    from . import datasets, optim
-    from .io import save
-    from .layers import MLP
-    from .lr_scheduler import LinearLR
-    from .predict import accuracy
-    from .train import fit
-
-    # Batch norm ties the samples of a batch together, so it has no per-sample program to compile.
-    eager = args.batch_norm if args.eager is None else args.eager
-    if args.batch_norm and not eager:
-        parser.error("--compiled cannot train --batch-norm models (batch statistics tie the samples together); "
-                     "drop --compiled")
-    X, y = getattr(datasets, f"make_{args.dataset}")(args.samples, noise=args.noise, seed=args.seed)
-    model = MLP(2, [*args.layers, 1], activation=args.activation, rng=args.seed, batch_norm=args.batch_norm)
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
-    params = model.parameters()
-    if args.optimizer in ("sgd", "momentum"):
-        optimizer: Any = optim.SGD(params, lr=lr, momentum=0.9 if args.optimizer == "momentum" else 0.0)
-    else:
-        optimizer = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[args.optimizer](params, lr=lr)
-    scheduler = None if args.constant_lr else LinearLR(optimizer, start_factor=1.0, end_factor=0.1,
-                                                       total_iters=args.steps)
-    out = args.out if args.out is not None else _fresh_run_folder(args.dataset)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        parser.error(f"cannot create the output folder {str(out)!r}: {e.strerror or e}")
-
-    say = (lambda *a: None) if args.quiet else print
-    arch = " -> ".join(str(n) for n in [2, *args.layers, 1])
-    say(f"data:  {args.dataset}, {args.samples} points, noise {args.noise:g}, seed {args.seed}")
-    say(f"model: MLP {arch} ({args.activation}{', batch norm' if args.batch_norm else ''}), "
-        f"{len(params)} parameters")
-    decay = "" if args.constant_lr else f" -> {lr / 10:g} (linear decay)"
-    batch = "full batch" if args.batch_size is None else f"batches of {args.batch_size}"
-    say(f"train: {args.loss} loss + {args.alpha:g}*sum(w^2), {args.optimizer} lr {lr:g}{decay}, "
-        f"{args.steps} steps, {batch}, {'eager' if eager else 'compiled'}")
-    start = time.perf_counter()
-    history = fit(model, X, y, loss=args.loss, optimizer=optimizer, scheduler=scheduler, steps=args.steps,
-                  batch_size=args.batch_size, alpha=args.alpha, progress=not args.quiet, compiled=not eager,
-                  seed=args.seed)
-    seconds = time.perf_counter() - start
-    if hasattr(model, "eval"):
-        model.eval()
-    final_accuracy = accuracy(model, X, y)
-    print(f"final loss {history.loss[-1]:.4f}, accuracy {final_accuracy:.1%} on the {len(X)} training points "
-          f"({args.steps} steps in {seconds:.1f} s)")
-    save(model, out / "model.json")
-    _write_pictures(model, X, y, history, out, title=f"{args.dataset}: accuracy {final_accuracy:.1%}")
-    print(f"wrote {out}{_sep()}decision_boundary.png, loss_curve.png, model.json")
-    return 0
-
-
-def _sep() -> str:
-    import os
-
-    return os.sep
-
-
-def _fresh_run_folder(dataset: str) -> Path:
-    """``runs/<dataset>-<date>-<time>``, with a counter if two runs start in the same second."""
-    import time
-
-    base = Path("runs") / f"{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
-    folder, k = base, 2
-    while folder.exists():
-        folder = base.with_name(f"{base.name}-{k}")
-        k += 1
-    return folder
-
-
-def _write_pictures(model: Any, X: Any, y: Any, history: Any, out: Path, title: str) -> None:
-    from .plots import plot_decision_boundary, plot_history
-
-    fig = plot_decision_boundary(model, X, y, title=title)
-    fig.savefig(out / "decision_boundary.png", dpi=100)
-    fig = plot_history(history, log_loss=min(history.loss) > 0, title="training")
-    fig.savefig(out / "loss_curve.png", dpi=100)
 
 
 if __name__ == "__main__":

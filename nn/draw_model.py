@@ -212,9 +212,9 @@ def neuron_heatmaps(model: Any, *, X: Any = None, y: Any = None, xlim: tuple[flo
     x_lim, y_lim = _limits(X, xlim, ylim)
     outputs = neuron_outputs(model, _plane(x_lim, y_lim, resolution))
     cols = max(o.shape[1] for o in outputs)
-    from .plots import _matplotlib
+    from .plots import _new_figure
 
-    fig = _matplotlib().Figure(figsize=(1.1 * cols + 0.6, 1.2 * len(outputs) + 0.4), layout="constrained")
+    fig = _new_figure(figsize=(1.1 * cols + 0.6, 1.2 * len(outputs) + 0.4), layout="constrained")
     grid = fig.subplots(len(outputs), cols, squeeze=False)
     extent = (*x_lim, *y_lim)
     for r, (layer, values) in enumerate(zip(layers, outputs)):

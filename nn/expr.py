@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -127,7 +128,11 @@ def parse_expression(source: str) -> Expression:
     if len(source) > MAX_LENGTH:
         raise ExpressionError(source[:40] + "…", f"it is {len(source)} characters long; the limit is {MAX_LENGTH}")
     try:
-        tree = ast.parse(source.strip(), mode="eval").body
+        # Python's SyntaxWarnings (e.g. "invalid decimal literal" for 1if) would be a second
+        # message about the same text; the validation below says what is wrong in our terms.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source.strip(), mode="eval").body
     except SyntaxError as e:
         raise _syntax_error(source.strip(), e) from None
     except (RecursionError, MemoryError):

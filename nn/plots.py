@@ -1,9 +1,10 @@
 """Training pictures with matplotlib: decision boundaries, curves, optimizer paths, gradient flow.
 
-Every function returns the ``matplotlib.figure.Figure`` it drew (Jupyter shows it inline;
-``fig.savefig("x.png")`` saves it). matplotlib is imported inside the functions, so
-``import nn`` never needs it, and figures are made with ``matplotlib.figure.Figure`` directly
-(no pyplot state), so they work under any backend, Agg included.
+Every function returns the ``matplotlib.figure.Figure`` it drew (``fig.savefig("x.png")``
+saves it). matplotlib is imported inside the functions, so ``import nn`` never needs it, and
+figures are made directly (no pyplot state), so they work under any backend, Agg included.
+Each is a ``NotebookFigure`` — a ``Figure`` with ``_repr_png_`` — so Jupyter shows it as a
+picture in a fresh kernel too, before any ``%matplotlib inline`` or pyplot import.
 
 * :func:`plot_decision_boundary`: where a 2-D classifier says class 1 (score > 0) or 0.
 * :func:`plot_history`: loss and accuracy over training steps.
@@ -49,12 +50,54 @@ def _matplotlib() -> Any:
     return matplotlib.figure
 
 
+_NOTEBOOK_FIGURE: Any = None
+
+
+def _notebook_figure_class() -> Any:
+    """``NotebookFigure``: matplotlib's ``Figure`` plus ``_repr_png_``, made on first use.
+
+    Jupyter shows a bare ``Figure`` as an image only after ``%matplotlib inline`` or a pyplot
+    import has registered matplotlib's display hook; until then it prints
+    ``<Figure size 900x350 with 2 Axes>``. ``_repr_png_`` is IPython's own protocol, so the
+    figures these functions return show as pictures in a fresh kernel too (where the hook is
+    registered, IPython uses the hook and shows one picture, not two).
+    """
+    global _NOTEBOOK_FIGURE
+    if _NOTEBOOK_FIGURE is None:
+        base = _matplotlib().Figure
+
+        def _repr_png_(self: Any) -> bytes:
+            import io
+
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", bbox_inches="tight")
+            return buffer.getvalue()
+
+        # Defined here because matplotlib is imported only when a picture is drawn; the module
+        # name and __getattr__ below let pickle find the class again.
+        _NOTEBOOK_FIGURE = type("NotebookFigure", (base,), {
+            "__module__": __name__, "__qualname__": "NotebookFigure", "_repr_png_": _repr_png_,
+            "__doc__": "A matplotlib Figure that Jupyter displays as a PNG without %matplotlib inline."})
+    return _NOTEBOOK_FIGURE
+
+
+def __getattr__(name: str) -> Any:
+    if name == "NotebookFigure":
+        return _notebook_figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _new_figure(**kwargs: Any) -> Figure:
+    """A new figure (see :func:`_notebook_figure_class`), outside pyplot's state."""
+    return cast("Figure", _notebook_figure_class()(**kwargs))
+
+
 def _new_axes(ax: Axes | None, ncols: int = 1, width: float = 5.0, height: float = 4.0,
               sharey: bool = False) -> tuple[Figure, list[Axes]]:
     if ax is not None:
         # Typed Figure | SubFigure: an ax placed in a subfigure gives that SubFigure, returned as before.
         return cast("Figure", ax.figure), [ax]
-    fig = _matplotlib().Figure(figsize=(width * ncols, height), layout="constrained")
+    fig = _new_figure(figsize=(width * ncols, height), layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False, sharey=sharey)[0]
     return fig, list(axes)
 
@@ -326,6 +369,20 @@ def _grad_norms(run: Any) -> Mapping[str, Sequence[float]]:
     return norms
 
 
+def _layer_labels(names: Sequence[str]) -> list[str]:
+    """Legend labels: ``layers.0, layers.3, …`` (an MLP with batch norm, or any ``Sequential``)
+    become ``layer 1``, ``layer 2``, … numbered from the input, the last marked ``(output)``.
+    Other names are kept as given."""
+    import re
+
+    if not names or not all(re.fullmatch(r"layers\.\d+", n) for n in names):
+        return list(names)
+    ordered = sorted(names, key=lambda n: int(n.split(".")[1]))
+    number = {n: k for k, n in enumerate(ordered, start=1)}
+    last = ordered[-1]
+    return [f"layer {number[n]}" + (" (output)" if n == last else "") for n in names]
+
+
 def plot_gradient_flow(runs: Any, *, title: str = "gradient flow") -> Figure:
     """Per-layer gradient magnitude over training (``History.grad_norms``), log scale, one panel per run.
 
@@ -333,22 +390,37 @@ def plot_gradient_flow(runs: Any, *, title: str = "gradient flow") -> Figure:
     ``run name → History`` to compare, e.g. deep sigmoid vs ReLU vs batch norm. Layers are
     coloured from the input (dark) to the output (light): in a deep sigmoid net the early
     layers' lines sit orders of magnitude below the last one — the vanishing gradient.
+
+    Layers of weights named ``layers.i`` (``nn.MLP``; with batch norm every third module is a
+    layer of weights, hence ``layers.0, layers.3, …``) are labelled ``layer 1 … layer L``
+    from the input, so runs with and without batch norm read alike. The legend sits beside the panels,
+    never over the curves; it is shared when the runs have the same layers.
     """
     is_one = not isinstance(runs, Mapping) or "grad_norms" in runs or all(
         isinstance(v, (list, tuple, np.ndarray)) for v in runs.values())
     named = {"": runs} if is_one else dict(runs)
     fig, axes = _new_axes(None, len(named), width=4.2, height=3.5, sharey=True)
     cmap = _matplotlib_colormap("viridis")
+    legends: list[tuple[Any, list[Any], list[str]]] = []
     for ax, (name, run) in zip(axes, named.items()):
         norms = _grad_norms(run)
         n = len(norms)
-        for i, (layer, values) in enumerate(norms.items()):
+        labels = _layer_labels(list(norms))
+        for i, (label, values) in enumerate(zip(labels, norms.values())):
             arr = np.asarray(values, dtype=np.float64)
             # A zero norm has no place on a log axis; show it as a gap, not a crash.
-            ax.plot(np.where(arr > 0, arr, np.nan), color=cmap(i / max(1, n - 1) * 0.9), label=layer)
+            ax.plot(np.where(arr > 0, arr, np.nan), color=cmap(i / max(1, n - 1) * 0.9), label=label)
         ax.set_yscale("log")
-        ax.set(xlabel="step", ylabel="gradient magnitude per layer", title=name or title)
-        ax.legend(fontsize=7)
+        ax.set(xlabel="step", ylabel="gradient magnitude per layer" if ax is axes[0] else "", title=name or title)
+        handles, texts = ax.get_legend_handles_labels()
+        legends.append((ax, handles, texts))
+    if all(texts == legends[0][2] for _, _, texts in legends):
+        _, handles, texts = max(legends, key=lambda e: len(e[2]))
+        fig.legend(handles, texts, loc="outside right upper", fontsize=7, title="input (dark) → output")
+    else:
+        # Different layers per run: one legend per panel, under its panel.
+        for ax, handles, texts in legends:
+            ax.legend(handles, texts, fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
     if not is_one:
         fig.suptitle(title)
     return fig

@@ -225,10 +225,10 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hing
             scheduler = LinearLR(optimizer, start_factor=1.0, end_factor=0.1, total_iters=steps)
     layers = _weight_layers(model) if track_grad_norms else []
     history = History(grad_norms={name: [] for name, _ in layers})
-    from tqdm.auto import tqdm
+    from .progress import progress_bar
 
     batches = _batches(len(X), batch_size, seed)
-    bar = tqdm(range(steps), desc="fit", disable=not progress, leave=True)
+    bar = progress_bar(range(steps), desc="fit", disable=not progress)
     for k in bar:
         idx = next(batches)
         Xb, tb, yb = X[idx], targets[idx], y[idx]

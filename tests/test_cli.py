@@ -143,9 +143,9 @@ def test_check_notes_when_the_function_is_undefined_at_the_point(capsys):
         (["train", "--dataset", "mnist"], "invalid choice: 'mnist'"),
         (["train", "--layers", "16,x"], "layer sizes are whole numbers"),
         (["train", "--layers", "16,0"], "every layer size must be at least 1"),
-        (["train", "--steps", "-3"], "expected a positive whole number, got -3"),
-        (["train", "--lr", "fast"], "expected a number, got 'fast'"),
-        (["train", "--noise", "-1"], "expected a finite number"),
+        (["train", "--steps", "-3"], "the number of steps must be from 1 to 1,000,000, got -3"),
+        (["train", "--lr", "fast"], "the learning rate must be a number, got 'fast'"),
+        (["train", "--noise", "-1"], "the noise must be a finite number ≥ 0 and ≤ 10, got -1"),
         (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
         (["train", "--batch-norm", "--compiled"], "--compiled cannot train --batch-norm models"),
         (["train", "--eager", "--compiled"], "not allowed with argument"),
@@ -195,7 +195,7 @@ def test_train_options_reach_the_model_and_the_output_folder(capsys, tmp_path):
                          "--layers", "8", "--activation", "tanh", "--optimizer", "adam", "--lr", "0.05",
                          "--steps", "5", "--batch-size", "20", "--seed", "3", "--out", str(out_dir))
     assert code == 0, err
-    assert "MLP 2 -> 8 -> 1 (tanh), 33 parameters" in out
+    assert "MLP 2 -> 8 -> 1 (tanh, micrograd init), 33 parameters" in out
     assert "adam lr 0.05 -> 0.005" in out and "5 steps, batches of 20" in out
     assert "on the 60 training points" in out
     assert sorted(p.name for p in out_dir.iterdir()) == ["decision_boundary.png", "loss_curve.png", "model.json"]
@@ -237,3 +237,54 @@ def test_python_dash_m_nn_runs_as_a_subprocess(tmp_path):
         "variable names, + - * / **, unary -, and calls of tanh, exp, log, sqrt, relu, sigmoid, softplus, abs, sin, "
         "cos, leaky_relu) (see 'backprop graph --help')"
     ]
+
+
+# -- defaults that train, --init, help ---------------------------------------------------------------
+
+
+def test_train_mse_with_its_default_learning_rate_learns_the_moons(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--loss", "mse", "--quiet", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "sgd lr 0.025 -> 0.0025" not in out  # --quiet
+    assert "final loss 0.2413, accuracy 95.0% on the 100 training points" in out
+
+
+def test_every_default_learning_rate_trains_the_default_moons():
+    """The table behind ``--lr``'s default, run as the CLI runs it (without its pictures)."""
+    from nn import MLP, fit, optim
+    from nn.cli_train import DEFAULT_LR
+    from nn.lr_scheduler import LinearLR
+    from nn.plots import evaluate_on_grid
+    from nn.predict import accuracy_from_scores
+
+    X, y = make_moons(100, noise=0.1, seed=1337)
+    results = {}
+    for loss, rates in DEFAULT_LR.items():
+        for name, lr in rates.items():
+            model = MLP(2, [16, 16, 1], rng=1337)
+            params = model.parameters()
+            opt = (optim.SGD(params, lr=lr, momentum=0.9 if name == "momentum" else 0.0) if name in ("sgd", "momentum")
+                   else {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[name](params, lr=lr))
+            fit(model, X, y, loss=loss, optimizer=opt, scheduler=LinearLR(opt, 1.0, 0.1, 100), steps=100, alpha=1e-4,
+                progress=False, compiled=True, seed=1337)
+            results[loss, name] = accuracy_from_scores(evaluate_on_grid(model, X), y)  # one traced pass
+    assert min(results.values()) >= 0.95, results
+
+
+def test_init_option_reaches_the_model(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--init", "he", "--samples", "10", "--steps", "1", "--out", str(tmp_path))
+    assert code == 0, err
+    assert "(relu, he init)" in out
+    assert json.loads((tmp_path / "model.json").read_text())["config"]["init"] == "he"
+
+
+def test_train_help_shows_each_default_once(capsys):
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0
+    help_text = " ".join(out.split())
+    for option in ("--lr", "--batch-size", "--out", "--quiet", "--constant-lr", "--batch-norm", "--eager"):
+        entry = help_text.split(f" {option} ", 1)[1].split(" --", 1)[0]
+        assert entry.count("default") <= 1, (option, entry)
+    assert "(default: None)" not in help_text and "(default: False)" not in help_text
+    assert "(default: moons)" in help_text and "(default: 1337)" in help_text
+    assert "Exit status: 0 trained, 2 bad arguments or a limit, 3 training diverged" in help_text

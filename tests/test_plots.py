@@ -126,7 +126,7 @@ def test_history_from_nn_fit():
     fig = plot_history(history)
     assert len(fig.axes[0].get_lines()[0].get_xdata()) == 3
     fig = plot_gradient_flow({"relu": history})
-    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["layers.0", "layers.1", "layers.2"]
+    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["layer 1", "layer 2", "layer 3 (output)"]
 
 
 def _legend_texts(ax):
@@ -231,9 +231,34 @@ def test_gradient_flow_has_one_log_panel_per_run_and_one_line_per_layer():
     assert [ax.get_title() for ax in fig.axes] == ["sigmoid", "relu"]
     for ax in fig.axes:
         assert ax.get_yscale() == "log"
-        assert [ln.get_label() for ln in ax.get_lines()] == ["layers.0", "layers.1", "layers.2"]
+        assert [ln.get_label() for ln in ax.get_lines()] == ["layer 1", "layer 2", "layer 3 (output)"]
     # A zero gradient norm is a gap on the log axis, not an error.
     assert math.isnan(fig.axes[0].get_lines()[2].get_ydata()[1])
+
+
+def test_gradient_flow_legend_sits_beside_the_panels_not_over_the_curves():
+    layers = {"layers.0": [1.0, 0.5], "layers.1": [2.0, 1.0]}
+    runs = {"a": layers, "b": dict(layers)}
+    fig = plot_gradient_flow(runs)
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["layer 1", "layer 2 (output)"]
+    fig.draw_without_rendering()  # runs the constrained layout
+    box = legend.get_window_extent()
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent())
+
+
+def test_gradient_flow_numbers_batch_norm_layers_from_the_input():
+    fit = pytest.importorskip("nn.train").fit
+    X, y = moons(20)
+    model = MLP(2, [3, 3, 1], rng=0, batch_norm=True)
+    history = fit(model, X, y, steps=2, progress=False, track_grad_norms=True)
+    assert list(history.grad_norms) == ["layers.0", "layers.3", "layers.6"]
+    fig = plot_gradient_flow({"bn": history, "other": {"x": [1.0], "y": [2.0]}})
+    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["layer 1", "layer 2", "layer 3 (output)"]
+    # Runs with different layers get a legend each, under their own panel.
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["x", "y"]
 
 
 def test_gradient_flow_of_a_single_history_like_object():
@@ -249,3 +274,15 @@ def test_gradient_flow_of_a_single_history_like_object():
 
 def test_plots_accept_values_as_numbers():
     assert evaluate_on_grid(lambda x: x[0] * Value(2.0), np.array([[1.0, 0.0]]))[0] == 2.0
+
+
+def test_figures_carry_a_png_repr_for_jupyter_and_pickle():
+    import pickle
+
+    from nn.plots import NotebookFigure
+
+    fig = plot_history({"loss": [3.0, 2.0, 1.0]})
+    assert isinstance(fig, NotebookFigure)
+    assert fig._repr_png_().startswith(b"\x89PNG")
+    again = pickle.loads(pickle.dumps(fig))
+    assert type(again) is NotebookFigure and len(again.axes) == 1
