@@ -121,16 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check", help="gradient-check an expression: backpropagation vs finite differences",
-        description="Compare each ∂f/∂x from backpropagation with the central difference "
-                    "(f(x+ε) − f(x−ε)) / 2ε and print the table. Exit status 1 if any derivative disagrees.",
+        description="Compare each ∂f/∂x from backpropagation with a numeric derivative and print the table. "
+                    "By default the numeric derivative is Richardson-extrapolated over a sweep of steps and "
+                    "judged against its own estimated error; --eps gives PyTorch's fixed-step central difference "
+                    "(f(x+ε) − f(x−ε)) / 2ε with --atol/--rtol (default 1e-5 / 1e-3). "
+                    "Exit status 1 if any derivative disagrees.",
         epilog='example: backprop check "x**3 + sin(x*y)" --at x=0.3 y=2',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     check.add_argument("expression", help=_EXPRESSION_HELP)
     check.add_argument("--at", type=_assignment, nargs="*", default=[], metavar="NAME=VALUE",
                        help="a value for every variable, e.g. --at x=0.3 y=2")
-    check.add_argument("--eps", type=_eps, default=1e-6, help="finite-difference step ε")
-    check.add_argument("--atol", type=_nonnegative_float, default=1e-5, help="absolute tolerance")
-    check.add_argument("--rtol", type=_nonnegative_float, default=1e-3, help="relative tolerance")
+    check.add_argument("--eps", type=_eps, default=None,
+                       help="a fixed finite-difference step ε (PyTorch's rule) instead of the adaptive sweep")
+    check.add_argument("--atol", type=_nonnegative_float, default=None,
+                       help="absolute tolerance added to the estimated error (1e-5 with --eps)")
+    check.add_argument("--rtol", type=_nonnegative_float, default=None,
+                       help="relative tolerance added to the estimated error (1e-3 with --eps)")
     check.add_argument("--second", action="store_true",
                        help="also check every second derivative ∂²f/∂xᵢ∂xⱼ (create_graph=True)")
     check.set_defaults(run=_run_check, command_parser=check)
@@ -308,7 +314,7 @@ def _run_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         if not math.isfinite(x):
             parser.error(f"{name}={x} is not a finite number; finite differences (f(x+ε) − f(x−ε)) / 2ε need a "
                          "finite point")
-        for moved in (x + args.eps, x - args.eps):
+        for moved in (x + args.eps, x - args.eps) if args.eps is not None else ():
             if not math.isfinite(moved):
                 parser.error(f"--eps {args.eps:g} moves {name}={x:g} beyond the largest float; use a smaller --eps")
             if moved == x:

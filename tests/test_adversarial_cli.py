@@ -171,7 +171,7 @@ USAGE_ERRORS: list[tuple[list[str], str]] = [
     (["check", "x**2", "--at", "x=1", "--eps", "-1"], "expected a positive finite number, got -1"),
     (["check", "x**2", "--at", "x=1", "--eps", "nan"], "expected a positive finite number, got nan"),
     (["check", "x**2", "--at", "x=1", "--eps", "1e-20"], "--eps 1e-20 is too small to move x=1"),
-    (["check", "x*y", "--at", "x=1", "y=1e20"], "--eps 1e-06 is too small to move y=1e+20"),
+    (["check", "x*y", "--at", "x=1", "y=1e20", "--eps", "1e-6"], "--eps 1e-06 is too small to move y=1e+20"),
     (["check", "x**2", "--at", "x=1.7e308", "--eps", "1e307"], "moves x=1.7e+308 beyond the largest float"),
     (["check", "x", "--at", "x=1", "--atol", "-1"], "expected a finite number ≥ 0, got -1"),
     (["check", "x", "--at", "x=1", "--rtol", "nan"], "expected a finite number ≥ 0, got nan"),
