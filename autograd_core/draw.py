@@ -128,6 +128,22 @@ def draw_graph(
     ``max_width``, and ``ImportError`` naming the extra to install when the ``graphviz``
     package is missing.
     """
+    return _draw(root, None, rankdir=rankdir, show_data=show_data, show_grad=show_grad, format=format,
+                 highlight=highlight, max_nodes=max_nodes, names=names, model=model, max_width=max_width,
+                 collapse=collapse)
+
+
+draw_dot = draw_graph
+
+
+def _draw(root: Value, fixed: tuple[str, bool, int] | None, *, rankdir: str | None = None, show_data: bool = True,
+          show_grad: bool = True, format: str = "svg", highlight: Any = None, max_nodes: int = 60,
+          names: Mapping[str, Any] | None = None, model: Any = None, max_width: float | None = 720.0,
+          collapse: bool = True) -> Any:
+    """:func:`draw_graph`, or with ``fixed = (rankdir, stacked, limit)`` a layout chosen before.
+
+    The pictures of one stepper share a layout so that boxes stay in place from step to step.
+    """
     graphviz = _import_graphviz()
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph() needs a Value, got {type(root).__name__}")
@@ -147,21 +163,23 @@ def draw_graph(
     def summarise(order: list[Value], limit: int, collapse: bool, params: set[int] | None) -> Summary:
         return _summarise(order, limit, collapse, params, set(labels))
 
-    if rankdir is not None:
-        return scene.build(summarise(order, max_nodes, collapse, params), (rankdir, False), graphviz)
-    if max_width is None:
-        return scene.build(summarise(order, max_nodes, collapse, params), ("LR", False), graphviz)
-    limit = max_nodes
-    while True:
-        summary = summarise(order, limit, collapse, params)
-        dot, width = _fitted(scene, summary, max_width, graphviz)
-        small = summary.boxes <= _MIN_SUMMARY or summary.boxes == len(order)
-        if width <= 2 * max_width or small or width == math.inf:
-            return dot
-        limit = max(_MIN_SUMMARY, min(limit, summary.boxes) * 2 // 3)
+    if fixed is not None:
+        dot = scene.build(summarise(order, fixed[2], collapse, params), fixed[:2], graphviz)
+    elif rankdir is not None or max_width is None:
+        dot = scene.build(summarise(order, max_nodes, collapse, params), (rankdir or "LR", False), graphviz)
+    else:
+        limit = max_nodes
+        while True:
+            summary = summarise(order, limit, collapse, params)
+            dot, width = _fitted(scene, summary, max_width, graphviz)
+            small = summary.boxes <= _MIN_SUMMARY or summary.boxes == len(order)
+            if width <= 2 * max_width or small or width == math.inf:
+                break
+            limit = max(_MIN_SUMMARY, min(limit, summary.boxes) * 2 // 3)
+        max_nodes = limit
+    dot.fixed = (*dot.layout, max_nodes)
+    return dot
 
-
-draw_dot = draw_graph
 
 # Candidate layouts, best first: (rankdir, fields stacked across the flow).
 _LAYOUTS = (("LR", False), ("LR", True), ("TB", False))
@@ -454,6 +472,7 @@ def _picture_class(graphviz: Any) -> type:
         class GraphPicture(graphviz.Digraph):  # type: ignore[misc, name-defined]
             max_width: float | None = None
             layout: tuple[str, bool] = ("LR", False)
+            fixed: tuple[str, bool, int] = ("LR", False, 60)
 
             def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
                 bundle = super()._repr_mimebundle_(include, exclude, **kwargs)
