@@ -111,7 +111,8 @@ def draw_graph(
     **Size.** ``max_width`` is the width in points (1 pt = 4/3 px) the picture should fit,
     720 pt being a notebook's output area. Unless ``rankdir`` is given, the first of these
     layouts whose text still reads at that width is used: left to right with
-    ``label | data | grad`` boxes, left to right with the fields stacked, top to bottom.
+    ``label | data | grad`` boxes, left to right with the fields stacked, top to bottom
+    (fields side by side, then stacked).
     In Jupyter the picture is then scaled down to the output width, never below half size
     (wider pictures scroll). ``max_width=None`` keeps the natural size, left to right.
 
@@ -182,7 +183,7 @@ def _draw(root: Value, fixed: tuple[str, bool, int] | None, *, rankdir: str | No
 
 
 # Candidate layouts, best first: (rankdir, fields stacked across the flow).
-_LAYOUTS = (("LR", False), ("LR", True), ("TB", False))
+_LAYOUTS = (("LR", False), ("LR", True), ("TB", False), ("TB", True))
 # The smallest scale at which 11-pt labels still read (about 10 px).
 _READABLE = 0.7
 _MIN_SUMMARY = 8
@@ -343,14 +344,15 @@ class _Scene:
         wrap = stacked == (rankdir in ("TB", "BT"))
         dot = _picture_class(graphviz)(format=self.format, graph_attr={"rankdir": rankdir},
                                        node_attr={"fontname": "Helvetica", "fontsize": "11"},
-                                       edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+                                       edge_attr={"fontname": "Helvetica", "fontsize": "10"})
         dot.max_width, dot.layout = self.max_width, layout
         ids = {id(v): f"v{k}" for k, v in enumerate(summary.drawn)}
         for k, g in enumerate(summary.groups):
             for m in g.members:
                 ids[id(m)] = f"g{k}"
         for v in summary.drawn:
-            fields = [_escape(self.labels.get(id(v)) or v.label)]
+            name = self.labels.get(id(v)) or v.label
+            fields = [_escape(name)] if name or not (self.show_data or self.show_grad) else []
             self._node(dot, ids[id(v)], fields, [v], v, wrap)
             if v.parents:
                 op = _op_label(v, summary.constants)

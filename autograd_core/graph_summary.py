@@ -173,7 +173,9 @@ def _summary(order: list[Value], groups: list[Group], constants: set[int]) -> Su
     for v in order:
         if id(v) not in owner:
             candidates.difference_update(id(p) for p in v.parents)
-    constants = constants - candidates
+    # A neuron's inputs are drawn even when they are unnamed numbers used once.
+    factors = {id(x) for g in groups for m in g.members if m.op == "*" for x in m.parents}
+    constants = constants - candidates - factors
     folded = candidates | constants
     drawn = [v for v in order if id(v) not in owner and id(v) not in folded]
     return Summary(drawn, groups, owner, folded, set(), len(order), constants)

@@ -143,7 +143,15 @@ function render({ model, el }) {
   model.on("change:index", controls);
   model.on("change:svg", picture);
   model.on("change:text", () => { text.textContent = model.get("text"); });
-  const resize = new ResizeObserver(() => layout());
+  // The room the picture has, in px: Python picks a layout that reads at that width.
+  const measure = () => {
+    const room = view.clientWidth;
+    if (room > 0 && Math.abs(room - model.get("room")) > 24) {
+      model.set("room", room);
+      model.save_changes();
+    }
+  };
+  const resize = new ResizeObserver(() => { measure(); layout(); });
   resize.observe(root);
   picture();
   return () => resize.disconnect();
@@ -179,6 +187,7 @@ def _view_class(anywidget: Any) -> type:
             total = traitlets.Int(1).tag(sync=True)
             svg = traitlets.Unicode("").tag(sync=True)
             text = traitlets.Unicode("").tag(sync=True)
+            room = traitlets.Float(0.0).tag(sync=True)
 
         _view_classes[id(anywidget)] = StepperView
     return _view_classes[id(anywidget)]
@@ -209,6 +218,7 @@ class BackwardStepper:
         self.text = _Shown(self.widget, "text")
         self.picture = _Shown(self.widget, "svg")
         self.widget.observe(lambda change: self._show(change["new"]), names="index")
+        self.widget.observe(lambda change: self._fit(change["new"]), names="room")
         self._show(0)
 
     @property
@@ -225,6 +235,17 @@ class BackwardStepper:
             dot = _draw(self.root, self._fixed, highlight=self.steps[index], **self.draw_options)
             self._svg[index] = dot.pipe(format="svg", encoding="utf-8")
         return self._svg[index]
+
+    def _fit(self, room: float) -> None:
+        """Lay the pictures out again for ``room`` px, unless the caller fixed a layout."""
+        if room <= 0 or "rankdir" in self.draw_options or "max_width" in self.draw_options:
+            return
+        options = dict(self.draw_options, max_width=room * 0.75)  # 1 pt = 4/3 px
+        fixed = _draw(self.root, None, highlight=self.steps[-1], **options).fixed
+        if fixed != self._fixed:
+            self._fixed = fixed
+            self._svg.clear()
+            self._show(self.index)
 
     def _show(self, index: int) -> None:
         with self.widget.hold_sync():
