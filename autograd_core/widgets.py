@@ -121,6 +121,20 @@ function render({ model, el }) {
     if (box.top < v.top || box.bottom > v.top + height) {
       view.scrollTop += (box.top + box.bottom) / 2 - (v.top + height / 2);
     }
+    reveal(node.getBoundingClientRect());
+  }
+
+  // If the page around the widget (the notebook) hides the node, scroll it just enough.
+  function reveal(n) {
+    const scrolls = (e) => /(auto|scroll)/.test(getComputedStyle(e).overflowY) && e.scrollHeight > e.clientHeight;
+    let outer = root.parentElement;
+    while (outer && !scrolls(outer)) outer = outer.parentElement;
+    if (!outer) return;
+    const o = outer.getBoundingClientRect();
+    const top = Math.max(o.top, bar.getBoundingClientRect().bottom, 0);
+    const bottom = Math.min(o.bottom, window.innerHeight);
+    if (n.bottom > bottom) outer.scrollTop += n.bottom - bottom + 12;
+    else if (n.top < top) outer.scrollTop -= top - n.top + 12;
   }
 
   function picture() {
@@ -169,7 +183,7 @@ _CSS = """
 .bp-slider { flex: 1 1 160px; min-width: 120px; }
 .bp-count { font-family: monospace; white-space: nowrap; padding: 0 6px; }
 .bp-text { margin: 2px 4px; white-space: pre-wrap; font-size: 12px; }
-.bp-view { max-width: 100%; max-height: min(70vh, 760px); overflow: auto; }
+.bp-view { max-width: 100%; max-height: max(240px, min(70vh, 100vh - 240px)); overflow: auto; }
 """
 
 _view_classes: dict[int, type] = {}

@@ -1,6 +1,7 @@
 """step_through in a real JupyterLab: the picture fits, the current node stays in view, keys step.
 
-A notebook runs the README's neuron, ``a.backward()`` and ``step_through(a, names=locals())``;
+A notebook runs the README's neuron, ``a.backward()``, ``step_through(a, names=locals())`` and
+``draw_graph(a, names=locals())``;
 Selenium clicks through every step in a 1,400×1,000 window, a 1,920×1,080 one and a narrow
 one, reading positions from the DOM. Screenshots go to docs/step_through_*.png.
 """
@@ -26,6 +27,7 @@ z = x1 * w1 + x2 * w2 + b
 a = z.tanh()
 a.backward()"""
 STEPPER = "step_through(a, names=locals())"
+GRAPH = "from autograd_core import draw_graph\ndraw_graph(a, names=locals())"
 
 # ∂a/∂node for the neuron: 1 - tanh(z)² = ½ at z = atanh(√½); ∂a/∂x1 = ½·w1, ∂a/∂w1 = ½·x1, …
 TRUE = {"a": 1.0, "z": 0.5, "b": 0.5, "x1": -1.5, "w1": 1.0, "x2": 0.5, "w2": 0.0}
@@ -96,7 +98,7 @@ def lab_page(jupyter_lab: Any) -> Any:
     """A browser with the neuron's stepper running in JupyterLab (1,400×1,000 window)."""
     driver = new_driver(1400, 1000)
     try:
-        name = jupyter_lab.write_notebook("step_through.ipynb", [NEURON, STEPPER])
+        name = jupyter_lab.write_notebook("step_through.ipynb", [NEURON, STEPPER, GRAPH])
         jupyter_lab.open_and_run(driver, name)
         wait_for_step(driver, 1)
         yield driver
@@ -177,3 +179,28 @@ def test_shown_gradient_is_the_true_derivative_at_every_step(lab_page):
         box_grad = next(t for t in s["nodeText"] if t.startswith("grad"))
         assert math.isclose(float(box_grad.split()[-1]), true, abs_tol=1e-3), box_grad
     assert set(TRUE) <= seen
+
+
+GRAPH_STATE = """
+const cell = document.querySelectorAll('.jp-CodeCell')[2];
+cell.scrollIntoView({block: 'start'});
+const out = cell.querySelector('.jp-OutputArea-output');
+const svg = out && out.querySelector('svg');
+if (!svg) return null;
+return {out: out.getBoundingClientRect().width, shown: svg.getBoundingClientRect().width,
+        natural: svg.width.baseVal.value, box: svg.parentElement.getBoundingClientRect().width};
+"""
+
+
+@pytest.mark.parametrize("size", [(1400, 1000), (1920, 1080), (760, 900)], ids=["1400", "1920", "narrow"])
+def test_draw_graph_is_scaled_to_the_output_width_never_below_half(lab_page, size):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    lab_page.set_window_size(*size)
+    s = WebDriverWait(lab_page, 30).until(lambda d: d.execute_script(GRAPH_STATE))
+    assert s["box"] <= s["out"] + 1  # the picture's frame never overflows the output
+    assert s["shown"] == pytest.approx(max(min(s["natural"], s["box"]), s["natural"] / 2), abs=2)
+    if size[0] >= 1400:
+        assert s["shown"] <= s["out"] + 1
+    if size[0] == 1400:
+        lab_page.save_screenshot(str(DOCS / "draw_graph_in_lab.png"))
