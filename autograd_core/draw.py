@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 import sys
 import sysconfig
@@ -29,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .draw_fit import fit_layout, picture_class
 from .graph import topological_order
 from .graph_summary import Summary
 from .graph_summary import summarise as _summarise
@@ -38,7 +38,7 @@ from .value import Value
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["draw_graph", "draw_dot", "value_labels", "fit_svg", "svg_size", "select_dot_binary", "graphviz_pure_binary"]
+__all__ = ["draw_graph", "draw_dot", "value_labels", "select_dot_binary", "graphviz_pure_binary"]
 
 _RANKDIRS = ("LR", "RL", "TB", "BT")
 # The DOT_BINARY this module set last, so that a user's own choice is never overwritten.
@@ -169,82 +169,11 @@ def _draw(root: Value, fixed: tuple[str, bool, int] | None, *, rankdir: str | No
     elif rankdir is not None or max_width is None:
         dot = scene.build(summarise(order, max_nodes, collapse, params), (rankdir or "LR", False), graphviz)
     else:
-        limit = max_nodes
-        while True:
-            summary = summarise(order, limit, collapse, params)
-            dot, width = _fitted(scene, summary, max_width, graphviz)
-            small = summary.boxes <= _MIN_SUMMARY or summary.boxes == len(order)
-            if width <= 2 * max_width or small or width == math.inf:
-                break
-            limit = max(_MIN_SUMMARY, min(limit, summary.boxes) * 2 // 3)
-        max_nodes = limit
+        dot, max_nodes = fit_layout(lambda limit: summarise(order, limit, collapse, params),
+                                    lambda summary, layout: scene.build(summary, layout, graphviz),
+                                    len(order), max_nodes, max_width)
     dot.fixed = (*dot.layout, max_nodes)
     return dot
-
-
-# Candidate layouts, best first: (rankdir, fields stacked across the flow).
-_LAYOUTS = (("LR", False), ("LR", True), ("TB", False), ("TB", True))
-# The smallest scale at which 11-pt labels still read (about 10 px).
-_READABLE = 0.7
-_MIN_SUMMARY = 8
-_MEASURE_LIMIT = 300
-
-
-def _deeper_than_wide(summary: Summary) -> bool:
-    """Whether the longest path through the drawn Values outnumbers the widest rank."""
-    depth: dict[int, int] = {}
-    for v in summary.drawn:
-        depth[id(v)] = 1 + max((depth.get(id(p), 0) for p in v.parents), default=0)
-    ranks: dict[int, int] = {}
-    for d in depth.values():
-        ranks[d] = ranks.get(d, 0) + 1
-    return max(ranks, default=0) > max(ranks.values(), default=0)
-
-
-def _fitted(scene: _Scene, summary: Summary, max_width: float, graphviz: Any) -> tuple[Any, float]:
-    """The first layout readable within ``max_width`` (else the narrowest) and its width in pt."""
-    if summary.boxes > _MEASURE_LIMIT:
-        # Measuring costs a layout each; a big graph flows along whichever is longer.
-        return scene.build(summary, ("TB" if _deeper_than_wide(summary) else "LR", False), graphviz), 0.0
-    best: tuple[Any, float] | None = None
-    for layout in _LAYOUTS:
-        dot = scene.build(summary, layout, graphviz)
-        width = svg_size(dot)[0]
-        if width * _READABLE <= max_width:
-            return dot, width
-        if best is None or width < best[1]:
-            best = (dot, width)
-    assert best is not None
-    return best
-
-
-def svg_size(dot: Any) -> tuple[float, float]:
-    """(width, height) in points of ``dot`` rendered as SVG; ``(inf, inf)`` when no ``dot`` runs."""
-    try:
-        svg = dot.pipe(format="svg", encoding="utf-8")
-    except Exception:  # no dot program: the picture cannot be measured, only built
-        return math.inf, math.inf
-    match = _SVG_SIZE.search(svg)
-    if match is None:
-        return math.inf, math.inf
-    return float(match.group(1)), float(match.group(2))
-
-
-_SVG_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
-
-
-def fit_svg(svg: str, min_scale: float = 0.5) -> str:
-    """``svg`` (graphviz output) scaled by the browser to its container's width.
-
-    Never wider than its natural size or its container, never smaller than ``min_scale`` of
-    its natural size (below that its container scrolls); the viewBox keeps the aspect ratio.
-    """
-    match = _SVG_SIZE.search(svg)
-    if match is None:
-        return svg
-    width = float(match.group(1))
-    style = f"max-width:100%;height:auto;min-width:{width * min_scale:.0f}pt"
-    return svg[: match.end()] + f' style="{style}"' + svg[match.end():]
 
 
 def _has_parameters(model: Any) -> bool:
@@ -342,7 +271,7 @@ class _Scene:
         rankdir, stacked = layout
         # Record fields run across the flow when wrapped in { }, along it when not.
         wrap = stacked == (rankdir in ("TB", "BT"))
-        dot = _picture_class(graphviz)(format=self.format, graph_attr={"rankdir": rankdir},
+        dot = picture_class(graphviz)(format=self.format, graph_attr={"rankdir": rankdir},
                                        node_attr={"fontname": "Helvetica", "fontsize": "11"},
                                        edge_attr={"fontname": "Helvetica", "fontsize": "10"})
         dot.max_width, dot.layout = self.max_width, layout
@@ -462,29 +391,6 @@ def _common_name(names: list[str]) -> str:
     while common and common[-1] in ("w", "b", "neurons"):
         common.pop()
     return ".".join(common) if len(common) > 1 else ""
-
-
-_classes: dict[int, type] = {}
-
-
-def _picture_class(graphviz: Any) -> type:
-    """``graphviz.Digraph`` shown in Jupyter scaled to the output width (see :func:`fit_svg`)."""
-    if id(graphviz) not in _classes:
-
-        class GraphPicture(graphviz.Digraph):  # type: ignore[misc, name-defined]
-            max_width: float | None = None
-            layout: tuple[str, bool] = ("LR", False)
-            fixed: tuple[str, bool, int] = ("LR", False, 60)
-
-            def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
-                bundle = super()._repr_mimebundle_(include, exclude, **kwargs)
-                svg = bundle.get("image/svg+xml")
-                if self.max_width is not None and svg is not None:
-                    bundle["text/html"] = f'<div style="max-width:100%;overflow-x:auto">{fit_svg(svg)}</div>'
-                return bundle
-
-        _classes[id(graphviz)] = GraphPicture
-    return _classes[id(graphviz)]
 
 
 def _escape(text: str) -> str:
