@@ -12,6 +12,11 @@ being processed and the edges it just used stand out, each used edge carries its
 ∂C/∂out · ∂out/∂xᵢ, gradients not complete yet read ``grad ?``, and a node used several times
 shows its gradient as the sum of its contributions.
 
+Pictures are sized to read in a notebook's output (:mod:`autograd_core.draw_fit`: the layout
+is chosen for ``max_width``, Jupyter scales it to the output width) and big graphs are
+summarised to at most ``max_nodes`` boxes (:mod:`autograd_core.graph_summary`: a neuron's
+z = Σ wᵢ·xᵢ + b and its activation in one box, a layer on one sample in one box).
+
 Rendering needs a ``dot`` program. A system Graphviz on PATH is used when present; otherwise
 the ``graphviz-pure`` binary installed with ``pip install backprop-lab[viz]`` (see
 :func:`select_dot_binary`).
@@ -30,8 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from .draw_fit import fit_layout, picture_class
 from .graph import topological_order
-from .graph_summary import Summary
-from .graph_summary import summarise as _summarise
+from .graph_summary import Summary, summarise
 from .steps import BackwardSnapshot, BackwardStep, format_number
 from .value import Value
 
@@ -161,16 +165,17 @@ def _draw(root: Value, fixed: tuple[str, bool, int] | None, *, rankdir: str | No
     labels = value_labels(names, model)
     scene = _Scene(order, labels, show_data, show_grad, highlight, format, max_width, max_nodes)
 
-    def summarise(order: list[Value], limit: int, collapse: bool, params: set[int] | None) -> Summary:
-        return _summarise(order, limit, collapse, params, set(labels))
+    named = set(labels)
+
+    def boxes(limit: int) -> Summary:
+        return summarise(order, limit, collapse, params, named)
 
     if fixed is not None:
-        dot = scene.build(summarise(order, fixed[2], collapse, params), fixed[:2], graphviz)
+        dot = scene.build(boxes(fixed[2]), fixed[:2], graphviz)
     elif rankdir is not None or max_width is None:
-        dot = scene.build(summarise(order, max_nodes, collapse, params), (rankdir or "LR", False), graphviz)
+        dot = scene.build(boxes(max_nodes), (rankdir or "LR", False), graphviz)
     else:
-        dot, max_nodes = fit_layout(lambda limit: summarise(order, limit, collapse, params),
-                                    lambda summary, layout: scene.build(summary, layout, graphviz),
+        dot, max_nodes = fit_layout(boxes, lambda summary, layout: scene.build(summary, layout, graphviz),
                                     len(order), max_nodes, max_width)
     dot.fixed = (*dot.layout, max_nodes)
     return dot
