@@ -12,6 +12,11 @@ being processed and the edges it just used stand out, each used edge carries its
 ∂C/∂out · ∂out/∂xᵢ, gradients not complete yet read ``grad ?``, and a node used several times
 shows its gradient as the sum of its contributions.
 
+Pictures are sized to read in a notebook's output (:mod:`autograd_core.draw_fit`: the layout
+is chosen for ``max_width``, Jupyter scales it to the output width) and big graphs are
+summarised to at most ``max_nodes`` boxes (:mod:`autograd_core.graph_summary`: a neuron's
+z = Σ wᵢ·xᵢ + b and its activation in one box, a layer on one sample in one box).
+
 Rendering needs a ``dot`` program. A system Graphviz on PATH is used when present; otherwise
 the ``graphviz-pure`` binary installed with ``pip install backprop-lab[viz]`` (see
 :func:`select_dot_binary`).
@@ -19,16 +24,18 @@ the ``graphviz-pure`` binary installed with ``pip install backprop-lab[viz]`` (s
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
 import sysconfig
-from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .draw_fit import fit_layout, picture_class
 from .graph import topological_order
+from .graph_summary import Summary, summarise
 from .steps import BackwardSnapshot, BackwardStep, format_number
 from .value import Value
 
@@ -81,19 +88,21 @@ def select_dot_binary() -> Path:
 def draw_graph(
     root: Value,
     *,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     show_data: bool = True,
     show_grad: bool = True,
     format: str = "svg",
     highlight: BackwardStep | Value | Iterable[Value] | None = None,
-    max_nodes: int = 500,
+    max_nodes: int = 60,
     names: Mapping[str, Any] | None = None,
     model: Any = None,
+    max_width: float | None = 720.0,
+    collapse: bool = True,
 ) -> graphviz.Digraph:
     """Draw every Value ``root`` depends on; returns a ``graphviz.Digraph``.
 
-    ``rankdir`` is the flow direction (``"LR"``, ``"TB"``, …). ``show_data`` / ``show_grad``
-    choose the fields of each box. ``format`` is what Jupyter and ``.render()`` produce.
+    ``show_data`` / ``show_grad`` choose the fields of each box. ``format`` is what
+    ``.render()`` produces.
 
     Box labels come from, in order: ``names`` (a mapping such as ``locals()``: each Value
     in it, or in a list/tuple in it, is labelled by its variable name; names starting with
@@ -103,62 +112,77 @@ def draw_graph(
     ``highlight`` is a :class:`~autograd_core.steps.BackwardStep` (draws that moment of
     backward, see the module docstring), a Value, or several Values (filled in colour).
 
-    Graphs with more than ``max_nodes`` Values are summarised, never refused: the
-    ``max_nodes`` Values nearest to ``root`` (breadth-first through parents) are drawn and
-    everything further away collapses into one dashed box ``... N more nodes``, with an edge
-    into every op that has hidden inputs. Drawing is iterative, so any depth works.
+    **Size.** ``max_width`` is the width in points (1 pt = 4/3 px) the picture should fit,
+    720 pt being a notebook's output area. Unless ``rankdir`` is given, the first of these
+    layouts whose text still reads at that width is used: left to right with
+    ``label | data | grad`` boxes, left to right with the fields stacked, top to bottom
+    (fields side by side, then stacked).
+    In Jupyter the picture is then scaled down to the output width, never below half size
+    (wider pictures scroll). ``max_width=None`` keeps the natural size, left to right.
+
+    Graphs with more than ``max_nodes`` Values are summarised to at most ``max_nodes``
+    boxes, never refused (see :mod:`autograd_core.graph_summary`): with ``collapse`` each
+    neuron's z = Σ wᵢ·xᵢ + b and its activation become one box ``tanh(w.x + b)``, then the
+    neurons of one layer on one input one box ``16 x tanh(w.x + b)``; if that is still too
+    many, the boxes nearest ``root`` are kept and the rest collapse into one dashed box
+    ``... N more nodes``. A summary still wider than twice ``max_width`` keeps fewer boxes.
+    Drawing is iterative, so any depth works.
 
     Raises ``TypeError`` for a non-Value root or a ``model`` without ``named_parameters``,
-    ``ValueError`` for an unknown ``rankdir``/``format`` or ``max_nodes < 1``, and
-    ``ImportError`` naming the extra to install when the ``graphviz`` package is missing.
+    ``ValueError`` for an unknown ``rankdir``, ``max_nodes < 1`` or a non-positive
+    ``max_width``, and ``ImportError`` naming the extra to install when the ``graphviz``
+    package is missing.
+    """
+    return _draw(root, None, rankdir=rankdir, show_data=show_data, show_grad=show_grad, format=format,
+                 highlight=highlight, max_nodes=max_nodes, names=names, model=model, max_width=max_width,
+                 collapse=collapse)
+
+
+draw_dot = draw_graph
+
+
+def _draw(root: Value, fixed: tuple[str, bool, int] | None, *, rankdir: str | None = None, show_data: bool = True,
+          show_grad: bool = True, format: str = "svg", highlight: Any = None, max_nodes: int = 60,
+          names: Mapping[str, Any] | None = None, model: Any = None, max_width: float | None = 720.0,
+          collapse: bool = True) -> Any:
+    """:func:`draw_graph`, or with ``fixed = (rankdir, stacked, limit)`` a layout chosen before.
+
+    The pictures of one stepper share a layout so that boxes stay in place from step to step.
     """
     graphviz = _import_graphviz()
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph() needs a Value, got {type(root).__name__}")
-    if rankdir not in _RANKDIRS:
+    if rankdir is not None and rankdir not in _RANKDIRS:
         raise ValueError(f"rankdir must be one of {_RANKDIRS}, got {rankdir!r}")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+    if max_width is not None and (isinstance(max_width, bool) or not isinstance(max_width, (int, float))
+                                  or not 0 < max_width < math.inf):
+        raise ValueError(f"max_width must be a positive number of points or None, got {max_width!r}")
     select_dot_binary()
-
     order = topological_order(root)
-    kept = _nearest(root, max_nodes) if len(order) > max_nodes else None
+    params = {id(p) for _, p in model.named_parameters()} if _has_parameters(model) else None
     labels = value_labels(names, model)
-    snap = highlight.snapshot() if isinstance(highlight, BackwardStep) else None
-    marked = _marked(highlight)
+    scene = _Scene(order, labels, show_data, show_grad, highlight, format, max_width, max_nodes)
 
-    dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir},
-                           node_attr={"fontname": "Helvetica", "fontsize": "11"},
-                           edge_attr={"fontname": "Helvetica", "fontsize": "9"})
-    ids: dict[int, str] = {}
-    drawn = [v for v in order if kept is None or id(v) in kept]
-    for k, v in enumerate(drawn):
-        ids[id(v)] = f"v{k}"
-    for v in drawn:
-        vid = ids[id(v)]
-        fields = [_escape(labels.get(id(v)) or v.label)]
-        if show_data:
-            fields.append(f"data {format_number(v.data)}")
-        if show_grad or snap is not None:
-            fields.append(_grad_text(v, snap))
-        style = _node_style(v, snap, marked)
-        dot.node(vid, label="{ " + " | ".join(fields) + " }", shape="record", **style)
-        if v.parents:
-            dot.node(vid + "op", label=v.op, shape="ellipse", **style)
-            dot.edge(vid + "op", vid)
-    hidden_inputs = False
-    for v in drawn:
-        for i, parent in enumerate(v.parents):
-            if id(parent) not in ids:
-                hidden_inputs = True
-                continue
-            dot.edge(ids[id(parent)], ids[id(v)] + "op", **_edge_style(v, i, snap))
-    if kept is not None:
-        _add_summary(dot, drawn, ids, len(order) - len(drawn), max_nodes, hidden_inputs)
+    named = set(labels)
+
+    def boxes(limit: int) -> Summary:
+        return summarise(order, limit, collapse, params, named)
+
+    if fixed is not None:
+        dot = scene.build(boxes(fixed[2]), fixed[:2], graphviz)
+    elif rankdir is not None or max_width is None:
+        dot = scene.build(boxes(max_nodes), (rankdir or "LR", False), graphviz)
+    else:
+        dot, max_nodes = fit_layout(boxes, lambda summary, layout: scene.build(summary, layout, graphviz),
+                                    len(order), max_nodes, max_width)
+    dot.fixed = (*dot.layout, max_nodes)
     return dot
 
 
-draw_dot = draw_graph
+def _has_parameters(model: Any) -> bool:
+    return model is not None and callable(getattr(model, "named_parameters", None))
 
 
 def _import_graphviz() -> Any:
@@ -169,21 +193,6 @@ def _import_graphviz() -> Any:
             "drawing graphs needs the 'graphviz' Python package: pip install backprop-lab[viz]"
         ) from e
     return graphviz
-
-
-def _nearest(root: Value, limit: int) -> set[int]:
-    """Ids of the ``limit`` Values closest to ``root``, breadth-first through parents."""
-    seen = {id(root)}
-    queue = deque([root])
-    while queue and len(seen) < limit:
-        node = queue.popleft()
-        for parent in node.parents:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                queue.append(parent)
-                if len(seen) >= limit:
-                    break
-    return seen
 
 
 def value_labels(names: Mapping[str, Any] | None = None, model: Any = None) -> dict[int, str]:
@@ -248,37 +257,145 @@ def _grad_text(v: Value, snap: BackwardSnapshot | None) -> str:
     return f"grad {' + '.join(terms)} = {total}"
 
 
-def _node_style(v: Value, snap: BackwardSnapshot | None, marked: set[int]) -> dict[str, str]:
-    if id(v) in marked or (snap is not None and snap.current.node is v):
-        return {"style": "filled", "fillcolor": _CURRENT, "penwidth": "2"}
-    if snap is not None and id(v) in snap.final:
-        return {"style": "filled", "fillcolor": _FINAL}
-    return {}
+class _Scene:
+    """Everything about one drawing except its layout and which boxes it shows."""
 
+    def __init__(self, order: list[Value], labels: dict[int, str], show_data: bool, show_grad: bool,
+                 highlight: Any, format: str, max_width: float | None, max_nodes: int) -> None:
+        self.order = order
+        self.labels = labels
+        self.show_data = show_data
+        self.show_grad = show_grad
+        self.snap = highlight.snapshot() if isinstance(highlight, BackwardStep) else None
+        self.marked = _marked(highlight)
+        self.format = format
+        self.max_width = max_width
+        self.max_nodes = max_nodes
 
-def _edge_style(child: Value, i: int, snap: BackwardSnapshot | None) -> dict[str, str]:
-    if snap is None:
+    def build(self, summary: Summary, layout: tuple[str, bool], graphviz: Any) -> Any:
+        rankdir, stacked = layout
+        # Record fields run across the flow when wrapped in { }, along it when not.
+        wrap = stacked == (rankdir in ("TB", "BT"))
+        dot = picture_class(graphviz)(format=self.format, graph_attr={"rankdir": rankdir},
+                                       node_attr={"fontname": "Helvetica", "fontsize": "11"},
+                                       edge_attr={"fontname": "Helvetica", "fontsize": "10"})
+        dot.max_width, dot.layout = self.max_width, layout
+        ids = {id(v): f"v{k}" for k, v in enumerate(summary.drawn)}
+        for k, g in enumerate(summary.groups):
+            for m in g.members:
+                ids[id(m)] = f"g{k}"
+        for v in summary.drawn:
+            name = self.labels.get(id(v)) or v.label
+            fields = [_escape(name)] if name or not (self.show_data or self.show_grad) else []
+            self._node(dot, ids[id(v)], fields, [v], v, wrap)
+            if v.parents:
+                op = _op_label(v, summary.constants)
+                dot.node(ids[id(v)] + "op", label=op, shape="ellipse", **self._style([v]))
+                dot.edge(ids[id(v)] + "op", ids[id(v)])
+        for k, g in enumerate(summary.groups):
+            name = _common_name([self.labels.get(id(w), "") for w in g.weights])
+            fields = [_escape(f"{name}: {g.formula()}" if name else g.formula())]
+            if len(g.outputs) == 1:
+                self._node(dot, f"g{k}", fields, g.members, g.outputs[0], wrap)
+            else:
+                fields.append(f"{len(g.outputs)} outputs")
+                self._node(dot, f"g{k}", fields, g.members, None, wrap)
+        self._edges(dot, summary, ids)
+        return dot
+
+    def _node(self, dot: Any, name: str, fields: list[str], members: list[Value], value: Value | None,
+              wrap: bool) -> None:
+        if value is not None and self.show_data:
+            fields.append(f"data {format_number(value.data)}")
+        if value is not None and (self.show_grad or self.snap is not None):
+            fields.append(_grad_text(value, self.snap))
+        label = " | ".join(fields)
+        dot.node(name, label="{ " + label + " }" if wrap else label, shape="record", **self._style(members))
+
+    def _style(self, members: list[Value]) -> dict[str, str]:
+        snap, ids = self.snap, set(map(id, members))
+        if ids & self.marked or (snap is not None and id(snap.current.node) in ids):
+            return {"style": "filled", "fillcolor": _CURRENT, "penwidth": "2", "class": "current"}
+        if snap is not None and ids <= snap.final:
+            return {"style": "filled", "fillcolor": _FINAL}
         return {}
-    c = snap.edges.get((id(child), i))
-    if c is None:
-        return {"color": "gray60"}
-    text = format_number(getattr(c, "data", c))
-    step = snap.current
-    if step.node is child:
-        up = format_number(getattr(step.upstream, "data", step.upstream))
-        local = format_number(getattr(step.local_grads[i], "data", step.local_grads[i]))
-        return {"label": f"{up} * {local} = {text}", "color": _USED_EDGE, "fontcolor": _USED_EDGE, "penwidth": "2.5"}
-    return {"label": text}
+
+    def _edges(self, dot: Any, summary: Summary, ids: dict[int, str]) -> None:
+        seen: set[tuple[str, str]] = set()
+        members = [v for g in summary.groups for v in g.members]
+        into_hidden: set[str] = set()
+        for v in [*summary.drawn, *members]:
+            head = ids[id(v)] + ("op" if ids[id(v)].startswith("v") else "")
+            for i, parent in enumerate(v.parents):
+                if id(parent) in summary.folded:
+                    continue
+                if id(parent) in summary.hidden:
+                    into_hidden.add(head)
+                    continue
+                tail = ids[id(parent)]
+                if tail == ids[id(v)]:
+                    continue
+                if head.startswith("v"):
+                    dot.edge(tail, head, **self._edge_style(v, i))
+                elif (tail, head) not in seen:
+                    seen.add((tail, head))
+                    dot.edge(tail, head, **self._bundle_style(v, i))
+        if summary.hidden:
+            shown = set(ids) | {id(p) for v in [*summary.drawn, *members] for p in v.parents
+                                if id(p) in summary.folded}
+            label = f"... {summary.total - len(shown)} more nodes (max_nodes={self.max_nodes})"
+            dot.node("hidden", label=label, shape="box", style="dashed")
+            for head in sorted(into_hidden):
+                dot.edge("hidden", head, style="dashed")
+
+    def _edge_style(self, child: Value, i: int) -> dict[str, str]:
+        snap = self.snap
+        if snap is None:
+            return {}
+        c = snap.edges.get((id(child), i))
+        if c is None:
+            return {"color": "gray60"}
+        text = format_number(getattr(c, "data", c))
+        step = snap.current
+        if step.node is child:
+            up = format_number(getattr(step.upstream, "data", step.upstream))
+            local = format_number(getattr(step.local_grads[i], "data", step.local_grads[i]))
+            return {"label": f"{up} * {local} = {text}", "color": _USED_EDGE, "fontcolor": _USED_EDGE,
+                    "penwidth": "2.5", "class": "used"}
+        return {"label": text}
+
+    def _bundle_style(self, child: Value, i: int) -> dict[str, str]:
+        # An edge into a group stands for many edges: coloured, but without one number.
+        snap = self.snap
+        if snap is None:
+            return {}
+        if snap.current.node is child:
+            return {"color": _USED_EDGE, "penwidth": "2.5", "class": "used"}
+        return {} if (id(child), i) in snap.edges else {"color": "gray60"}
 
 
-def _add_summary(dot: Any, drawn: list[Value], ids: dict[int, str], hidden: int, max_nodes: int,
-                 hidden_inputs: bool) -> None:
-    dot.node("hidden", label=f"... {hidden} more nodes (max_nodes={max_nodes})", shape="box", style="dashed")
-    if not hidden_inputs:
-        return
-    for v in drawn:
-        if any(id(p) not in ids for p in v.parents):
-            dot.edge("hidden", ids[id(v)] + "op", style="dashed")
+def _op_label(v: Value, constants: set[int]) -> str:
+    """``*``, or ``* 1.0001`` / ``1 -`` with a folded constant written where it stands."""
+    if len(v.parents) != 2 or not any(id(p) in constants for p in v.parents):
+        return v.op
+    first, second = v.parents
+    if id(second) in constants:
+        return f"{v.op} {second.data:.6g}"
+    return f"{first.data:.6g} {v.op}"
+
+
+def _common_name(names: list[str]) -> str:
+    """``layers.1`` for ``layers.1.neurons.0.w.0`` … ``layers.1.neurons.5.b`` ('' if unnamed)."""
+    if not names or not all(names):
+        return ""
+    common: list[str] = []
+    for level in zip(*(n.split(".") for n in names)):
+        if len(set(level)) > 1:
+            break
+        common.append(level[0])
+    while common and common[-1] in ("w", "b", "neurons"):
+        common.pop()
+    return ".".join(common) if len(common) > 1 else ""
 
 
 def _escape(text: str) -> str:

@@ -5,12 +5,15 @@ Writes, next to this file:
 * ``neuron_graph.png``     the lecture neuron a = tanh(x1·w1 + x2·w2 + b) after backward
 * ``backward_step.png``    one step of ``backward_steps`` drawn with ``highlight=step``
 * ``fan_out_step.png``     a node used three times: its grad as the sum of its paths
+* ``demo_loss_graph.png``  micrograd's demo loss (MLP(2, [16, 16, 1]), hinge, 5 points), summarised
 * ``decision_boundary.png``  MLP(2, [16, 16, 1]) trained on two moons
 * ``gradient_flow.png``    per-layer gradient magnitudes: deep sigmoid vs ReLU vs batch norm
 * ``optimizers.png``       SGD, momentum and Adam on a surface with a local minimum
 * ``architecture.png``     MLP(2, [16, 16, 1]) with per-neuron heatmaps (Playground style)
 
-Figures are built without pyplot, so no display is needed. Everything is seeded, so running
+``step_through_*.png`` are screenshots of the stepper in JupyterLab, written by
+``pytest tests/browser/test_step_through.py``. Figures are built without pyplot, so no
+display is needed. Everything is seeded, so running
 it twice gives the same pictures (up to the renderer).
 """
 
@@ -63,6 +66,23 @@ def graphs() -> None:
     y = sq + x
     steps = list(backward_steps(y))
     save_graph(draw_graph(y, names={"x": x, "sq": sq, "y": y}, highlight=steps[1]), "fan_out_step.png")
+
+    total, model = demo_loss(5)
+    save_graph(draw_graph(total, model=model), "demo_loss_graph.png")
+
+
+def demo_loss(points: int) -> tuple[Value, MLP]:
+    """micrograd's demo loss: mean hinge loss of MLP(2, [16, 16, 1]) plus 1e-4 · Σ p²."""
+    X, y = make_moons(points, noise=0.1, seed=1)
+    y = [2 * yi - 1 for yi in y]
+    model = MLP(2, [16, 16, 1], rng=1337)
+    scores = [model(list(map(Value, x))) for x in X]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+    total = data_loss + reg_loss
+    total.backward()
+    return total, model
 
 
 def training_pictures() -> None:

@@ -149,7 +149,7 @@ def test_large_graph_is_summarised_with_the_nodes_nearest_the_root():
     for _ in range(2000):
         y = y * 1.0001
     y.label = "y"
-    dot = draw_graph(y, max_nodes=50)
+    dot = draw_graph(y, max_nodes=50, collapse=False, max_width=None)
     svg = svg_of(dot)
     found = texts(svg)
     assert "y" in found and "x" not in found
@@ -249,3 +249,122 @@ def test_missing_graphviz_package_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)
     with pytest.raises(ImportError, match=r"backprop-lab\[viz\]"):
         draw_graph(Value(1.0))
+
+
+def svg_width(dot) -> float:
+    """Width in pt, checked against the viewBox (graphviz writes both)."""
+    svg = svg_of(dot)
+    width = float(svg.get("width").removesuffix("pt"))
+    assert float(svg.get("viewBox").split()[2]) == pytest.approx(width, abs=1)
+    return width
+
+
+def chain(n=2000):
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(n):
+        y = y * 1.0001
+    y.label = "y"
+    return y
+
+
+def demo_loss(points=5):
+    """micrograd's demo loss: MLP(2, [16, 16, 1]), hinge loss on a few points, L2 term."""
+    from nn.layers import MLP
+
+    model = MLP(2, [16, 16, 1], rng=1337)
+    X = [[0.5 * i - 1.0, (-1) ** i * 0.25] for i in range(points)]
+    y = [(-1) ** i for i in range(points)]
+    scores = [model(list(map(Value, x))) for x in X]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+    total = data_loss + reg_loss
+    total.backward()
+    return total, model
+
+
+def test_neuron_fits_720_pt_at_a_readable_scale_left_to_right():
+    a = neuron()
+    a.backward()
+    natural = svg_width(draw_graph(a, max_width=None))
+    fitted = draw_graph(a)
+    assert natural > 720 / 0.7  # label | data | grad side by side is too wide ...
+    assert svg_width(fitted) * 0.7 <= 720  # ... fields stacked read at ≥ 70 % in 720 pt
+    assert "rankdir=LR" in fitted.source and "label=\"{" not in fitted.source
+
+
+def test_narrow_max_width_turns_the_graph_top_to_bottom():
+    a = neuron()
+    dot = draw_graph(a, max_width=300)
+    assert "rankdir=TB" in dot.source
+    assert svg_width(dot) * 0.7 <= 300
+
+
+def test_max_width_none_or_rankdir_keeps_the_natural_layout():
+    a = neuron()
+    for dot in (draw_graph(a, max_width=None), draw_graph(a, rankdir="LR")):
+        assert "rankdir=LR" in dot.source and 'label="{ ' in dot.source
+    assert "text/html" not in draw_graph(a, max_width=None)._repr_mimebundle_()
+    with pytest.raises(ValueError, match="max_width"):
+        draw_graph(a, max_width=0)
+    with pytest.raises(ValueError, match="max_width"):
+        draw_graph(a, max_width=float("nan"))
+
+
+def test_jupyter_html_scales_the_svg_to_the_output_width_never_below_half():
+    a = neuron()
+    bundle = draw_graph(a)._repr_mimebundle_()
+    html = bundle["text/html"]
+    svg = ET.fromstring(html[html.index("<svg"): html.rindex("</svg>") + 6])
+    width = float(svg.get("width").removesuffix("pt"))
+    style = dict(part.split(":") for part in svg.get("style").split(";"))
+    assert style["max-width"] == "100%" and style["height"] == "auto"
+    assert float(style["min-width"].removesuffix("pt")) == pytest.approx(width / 2, abs=1)
+    assert svg.get("viewBox") is not None
+    assert "tanh" in bundle["image/svg+xml"]
+
+
+def test_2000_op_chain_is_bounded_in_boxes_and_width():
+    y = chain()
+    dot = draw_graph(y)
+    svg = svg_of(dot)
+    found = texts(svg)
+    records = dot.source.count("shape=record")
+    assert records <= 60
+    assert svg_width(dot) <= 2 * 720
+    assert found.count("* 1.0001") == records  # constants are folded into their ops
+    more = next(t for t in found if t.startswith("... "))
+    assert int(more.split()[1]) + 2 * records == 4001  # every Value is drawn, folded or counted
+
+
+def test_demo_loss_is_readable_by_default_neurons_and_layers_in_one_box_each():
+    total, model = demo_loss(5)
+    dot = draw_graph(total, model=model)
+    found = texts(svg_of(dot))
+    assert dot.source.count("shape=record") <= 60
+    assert svg_width(dot) <= 2 * 720
+    assert found.count("layers.0: 16 x relu(w.x + b)") == 5
+    assert found.count("layers.1: 16 x relu(w.x + b)") == 5
+    assert found.count("layers.2.neurons.0: w.x + b") == 5
+    assert "sum of 337 squares" in found
+    assert not any(t.startswith("... ") for t in found)  # five points fit without hiding any
+    assert f"data {total.data:.4g}" in found
+
+
+def test_collapse_false_keeps_every_op_and_hides_the_far_ones():
+    total, model = demo_loss(2)
+    found = texts(svg_of(draw_graph(total, model=model, collapse=False)))
+    assert not any("w.x" in t for t in found)
+    assert any(t.startswith("... ") for t in found)
+
+
+def test_step_inside_a_collapsed_neuron_highlights_its_box():
+    total, model = demo_loss(2)
+    steps = list(backward_steps(total))
+    params = set(map(id, model.parameters()))
+    # A product wᵢ·xᵢ inside a neuron (not one of the regulariser's p·p).
+    inner = next(s for s in steps if s.node.op == "*" and len({id(p) in params for p in s.node.parents}) == 2)
+    dot = draw_graph(total, model=model, highlight=inner)
+    current = [ln for ln in dot.source.splitlines() if "class=current" in ln]
+    assert len(current) == 1 and "w.x + b" in current[0]

@@ -153,7 +153,8 @@ def jupyter_lab() -> Iterator[JupyterLab]:
         [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
+         f"--IdentityProvider.token={token}", "--allow-root", f"--ServerApp.root_dir={root}",
+         "--ServerApp.open_browser=False",
          "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={settings}",
          f"--LabApp.workspaces_dir={settings}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=root,
