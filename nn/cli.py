@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--second", action="store_true",
                        help="also check every second derivative ∂²f/∂xᵢ∂xⱼ (create_graph=True)")
     check.set_defaults(run=_run_check, command_parser=check)
+
+    from .playground.cli import add_command as add_playground
+
+    add_playground(commands)
     return parser
 
 
