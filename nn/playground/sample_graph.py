@@ -22,7 +22,8 @@ __all__ = ["sample_graph", "build_sample"]
 MAX_STEPS = 5000
 
 
-def build_sample(session: Any, index: int) -> tuple[Value, dict[int, str], dict[int, str], list[list[Any]], list[Value]]:
+def build_sample(session: Any, index: int) -> tuple[Value, dict[int, str], dict[int, str], list[list[Any]],
+                                                    list[Value]]:
     """The loss Value of point ``index`` with node names, node → unit ids, the units and inputs.
 
     Builds the graph only (no backward). Units are grouped in columns: inputs, one column per

@@ -16,6 +16,7 @@ One step on a batch B of training points, as the seed writes it:
 from __future__ import annotations
 
 import base64
+import itertools
 import math
 import time
 from typing import Any
@@ -88,12 +89,16 @@ def targets(s: Settings, y: np.ndarray) -> np.ndarray:
 
 
 def data_loss(loss: str, s: np.ndarray, t: np.ndarray) -> float:
-    """Mean ℓ over the points: bce = softplus(s) − t·s, hinge = max(0, 1 − t·s), mse = (s − t)²."""
-    if loss == "bce":
-        return float(np.mean(np.logaddexp(0.0, s) - t * s))
-    if loss == "hinge":
-        return float(np.mean(np.maximum(0.0, 1.0 - t * s)))
-    return float(np.mean((s - t) ** 2))
+    """Mean ℓ over the points: bce = softplus(s) − t·s, hinge = max(0, 1 − t·s), mse = (s − t)².
+
+    A diverged network gives inf or nan, as PyTorch would; the page shows those as "–".
+    """
+    with np.errstate(all="ignore"):
+        if loss == "bce":
+            return float(np.mean(np.logaddexp(0.0, s) - t * s))
+        if loss == "hinge":
+            return float(np.mean(np.maximum(0.0, 1.0 - t * s)))
+        return float(np.mean((s - t) ** 2))
 
 
 def weight_layers(model: Any) -> list[Any]:
@@ -161,7 +166,12 @@ class Session:
         self.extent = (float(cx - half), float(cx + half), float(cy - half), float(cy + half))
         g = np.linspace(0.0, 1.0, GRID)
         gx, gy = np.meshgrid(self.extent[0] + g * 2 * half, self.extent[3] - g * 2 * half)
-        self.F_grid = feature_matrix(np.column_stack([gx.ravel(), gy.ravel()]), s.features)
+        self.grid_points = np.column_stack([gx.ravel(), gy.ravel()])
+        self.F_grid = feature_matrix(self.grid_points, s.features)
+        every_feature = feature_matrix(self.grid_points, tuple(FEATURES))
+        # What does not change while training is encoded once per data set.
+        self._fixed = {"points": self.points(),
+                       "feature_pictures": {f: _bytes(every_feature[:, j], 1.0) for j, f in enumerate(FEATURES)}}
         self._record()
 
     @property
@@ -190,10 +200,13 @@ class Session:
             loss_fn = {"bce": nn.binary_cross_entropy_with_logits, "hinge": nn.hinge_loss, "mse": nn.mse_loss}[s.loss]
             loss_fn(outputs, self.T_train[idx]).backward()
         else:
-            compiled_loss(model, s.loss, self.F_train[idx], self.T_train[idx])
+            # A learning rate of 10 may well diverge; the page shows the inf/nan rather than warn.
+            with np.errstate(all="ignore"):
+                compiled_loss(model, s.loss, self.F_train[idx], self.T_train[idx])
         apply_penalty(s, model)
         self.flow.append([
-            float(np.mean([abs(w.grad) for n in layer.neurons for w in n.w])) for layer in weight_layers(model)])
+            math.fsum(abs(w.grad) for n in layer.neurons for w in n.w) / sum(len(n.w) for n in layer.neurons)
+            for layer in weight_layers(model)])
         del self.flow[:-FLOW_HISTORY]
         self.optimizer.step()
         self.steps += 1
@@ -250,7 +263,7 @@ class Session:
         out = f(F)
         out = out.reshape(len(F), -1)
         cuts = np.cumsum([0, *widths])
-        return [out[:, a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+        return [out[:, a:b] for a, b in itertools.pairwise(cuts)]
 
     def scores(self, F: np.ndarray) -> np.ndarray:
         return self.probe(F)[-1][:, 0]
@@ -285,7 +298,6 @@ class Session:
             boundary = np.tanh(out / 2)  # 2σ(s) − 1: the probability of class 1, mapped to [−1, 1]
         else:
             boundary = np.clip(out, -1, 1)
-        features = [_bytes(self.F_grid[:, j], 1.0) for j in range(self.F_grid.shape[1])]
         layers = weight_layers(self.model)
         return jsonable({
             "type": "frame",
@@ -297,15 +309,13 @@ class Session:
             "extent": self.extent,
             "grid": GRID,
             "features": [[f, FEATURES[f][0]] for f in s.features],
-            "feature_pictures": features,
             "pictures": pictures,
             "output": _bytes(boundary, None),
             "weights": [[[w.data for w in n.w] for n in layer.neurons] for layer in layers],
             "biases": [[n.b.data if n.b is not None else 0.0 for n in layer.neurons] for layer in layers],
             "grads": [[[float(w.grad) for w in n.w] for n in layer.neurons] for layer in layers],
             "flow": self.flow,
-            "points": self.points(),
-        })
+        }) | self._fixed
 
     def points(self) -> dict[str, list[list[float]]]:
         """Train and test points as ``[x₁, x₂, label]`` rows."""
