@@ -62,6 +62,9 @@ function decode(b64) {
   return out;
 }
 function paint(canvas, b64, grid, discretize = false) {
+  const key = b64 + (discretize ? "d" : "");
+  if (canvas._painted === key) return;  // the same picture as last time (an input feature, a paused net)
+  canvas._painted = key;
   const values = decode(b64);
   const small = document.createElement("canvas");
   small.width = small.height = grid;
@@ -135,6 +138,7 @@ export function mount(model, el, {urlState = false} = {}) {
     st.playing = on;
     playBtn.replaceChildren(icon(on ? "pause" : "play"));
     playBtn.classList.toggle("pg-on", on);
+    if (!on) el.querySelector("#pg-fps").textContent = "";
     if (on && !st.waiting) tick();
   }
   function tick() {
@@ -188,14 +192,34 @@ export function mount(model, el, {urlState = false} = {}) {
     el.querySelector("#pg-discretize").checked = v.discretize;
   }
 
+  function syncControls() {
+    const v = st.settings;
+    const put = (id, x) => { const e = el.querySelector("#" + id); if (e && e.value !== String(x)) e.value = String(x); };
+    put("pg-optimizer", v.optimizer); put("pg-activation", v.activation); put("pg-regularization", v.regularization);
+    put("pg-loss", v.loss); put("pg-init", v.init); put("pg-edge-mode", v.edge_mode); put("pg-seed", v.seed);
+    put("pg-ratio", Math.round(v.train_ratio * 100)); put("pg-noise", Math.round(v.noise * 100));
+    put("pg-batch", v.batch_size); put("pg-samples", v.samples);
+    for (const [id, x] of [["pg-ratio", `${Math.round(v.train_ratio * 100)}%`], ["pg-noise", String(Math.round(v.noise * 100))],
+                           ["pg-batch", String(v.batch_size)], ["pg-samples", String(v.samples)]]) {
+      el.querySelector("#" + id).parentElement.querySelector(".pg-value").textContent = x;
+    }
+    el.querySelector("#pg-batch-norm").checked = v.batch_norm;
+    el.querySelector("#pg-show-test").checked = v.show_test;
+    el.querySelector("#pg-discretize").checked = v.discretize;
+    for (const b of el.querySelectorAll(".pg-dataset")) b.classList.toggle("pg-on", b.id === `pg-dataset-${v.dataset}`);
+  }
+
   // -- the network ---------------------------------------------------------------------------
   let layout = null;
   function buildNetwork() {
     const v = st.settings, o = st.options;
     const feats = Object.keys(o.features);
     const cols = [feats.length, ...v.hidden, 1];
-    const colW = 110, rowH = 52, top = 64, left = 64;
-    const width = left + colW * (cols.length - 1) + NODE + 40;
+    const rowH = 52, top = 64, left = 64;
+    // Columns share the room there is (a notebook is narrower than a browser window).
+    const room = net.parentElement ? net.parentElement.clientWidth - 24 : 0;
+    const colW = room > 0 ? Math.max(72, Math.min(130, (room - left - NODE - 16) / (cols.length - 1))) : 110;
+    const width = left + colW * (cols.length - 1) + NODE + 16;
     const height = top + rowH * Math.max(...cols, 4) + 10;
     net.style.width = width + "px";
     net.style.height = height + "px";
@@ -312,6 +336,7 @@ export function mount(model, el, {urlState = false} = {}) {
   }
   function drawOutput(f) {
     const v = st.settings;
+    outCanvas._painted = null;  // the points are drawn over it: always start from a fresh picture
     paint(outCanvas, f.output, f.grid, v.discretize);
     const ctx = outCanvas.getContext("2d");
     const regression = v.problem === "regression";
@@ -366,10 +391,10 @@ export function mount(model, el, {urlState = false} = {}) {
     ctx.fillText("training", W - 50, 10);
   }
   function drawFlow(f) {
-    const ctx = flow.getContext("2d"), W = flow.width, H = flow.height;
-    ctx.clearRect(0, 0, W, H);
-    const rows = f.weights.length, label = 70, n = 120;
-    const rowH = Math.min(20, (H - 4) / Math.max(rows, 1));
+    const ctx = flow.getContext("2d"), W = flow.width;
+    ctx.clearRect(0, 0, W, flow.height);
+    const rows = f.weights.length, label = 70, n = 120, rowH = 20;
+    if (flow.height !== 4 + rows * rowH) { flow.height = 4 + rows * rowH; return drawFlow(f); }
     ctx.font = "11px sans-serif";
     ctx.textBaseline = "middle";
     for (let r = 0; r < rows; r++) {
@@ -427,7 +452,7 @@ export function mount(model, el, {urlState = false} = {}) {
     const g = st.graph;
     graphPanel.style.display = "block";
     graphPanel.innerHTML = "";
-    const colW = 120, rowH = 46, top = 10, boxW = 96, boxH = 36;
+    const colW = 160, rowH = 46, top = 10, boxW = 118, boxH = 36;
     const rows = Math.max(...g.units.map(c => c.length));
     const W = colW * g.units.length + 10, H = top + rows * rowH + 10;
     const svg = s("svg", {width: W, height: H, class: "pg-graph-svg", id: "pg-graph-svg"});
@@ -453,7 +478,7 @@ export function mount(model, el, {urlState = false} = {}) {
       grp.append(s("rect", {x, y, width: boxW, height: boxH, rx: 5}));
       const t1 = s("text", {x: x + 5, y: y + 14}), t2 = s("text", {x: x + 5, y: y + 29, class: "pg-grad"});
       t1.textContent = `${u.name || u.kind} = ${fmt(u.value)}`;
-      t2.textContent = `∂C/∂ = ${fmt(u.grad)}`;
+      t2.textContent = `∂C/∂${(u.name || "").replace(/[0-9]*\[.*$/, "")} = ${fmt(u.grad)}`;
       grp.append(t1, t2);
       if (u.z !== null) {
         const title = s("title", {});
@@ -509,7 +534,10 @@ export function mount(model, el, {urlState = false} = {}) {
     if (msg.type === "settings") {
       st.settings = msg.settings;
       st.options = msg.options;
-      buildControls();
+      // Controls are rebuilt only when their choices change (another problem type); otherwise
+      // their values are updated in place, so focus and open menus survive a reply.
+      const controlsKey = JSON.stringify([msg.settings.problem, msg.settings.lr, msg.settings.reg_rate]);
+      if (controlsKey !== st.controlsKey) { st.controlsKey = controlsKey; buildControls(); } else syncControls();
       const key = JSON.stringify([msg.settings.features, msg.settings.hidden]);
       if (key !== st.archKey) { st.archKey = key; buildNetwork(); }
       if (urlState) writeUrl(msg.settings);
@@ -518,7 +546,9 @@ export function mount(model, el, {urlState = false} = {}) {
       // Ask for the next picture before drawing this one: Python trains while the page draws.
       st.waiting = false;
       if (st.playing) tick();
+      const t0 = performance.now();
       if (layout) { drawNetwork(msg); drawOutput(msg); drawCurve(msg); drawFlow(msg); drawMetrics(msg); }
+      st.drawMs = 0.9 * (st.drawMs || 0) + 0.1 * (performance.now() - t0);
       st.frames++;
       const now = performance.now();
       if (now - st.fpsStart > 1000) {
@@ -528,6 +558,7 @@ export function mount(model, el, {urlState = false} = {}) {
         const fps = el.querySelector("#pg-fps");
         fps.textContent = st.playing ? `${st.fps.toFixed(1)} updates/s` : "";
         fps.dataset.value = String(st.fps);
+        fps.dataset.drawMs = String(st.drawMs);
       }
     } else if (msg.type === "graph") {
       st.graph = msg;
