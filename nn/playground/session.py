@@ -341,7 +341,6 @@ class Session:
             return [{"type": "error", "message": str(e)}]
 
     def _dispatch(self, kind: str, message: dict[str, Any]) -> list[dict[str, Any]]:
-        from .export import export_code
         from .sample_graph import sample_graph
 
         if kind == "hello":
@@ -362,8 +361,14 @@ class Session:
                 raise SettingsError(f"index must be a point number from 0 to {total - 1}, got {index!r}")
             return [sample_graph(self, index)]
         elif kind == "export":
-            return [{"type": "code", "code": export_code(self)}]
+            return [{"type": "code", "code": self.export_code()}]
         return [self.frame()]
+
+    def export_code(self) -> str:
+        """This run as a runnable Python script (see :mod:`nn.playground.export`)."""
+        from .export import export_code
+
+        return export_code(self)
 
     def describe(self) -> dict[str, Any]:
         """The settings and the choices the page may offer for them."""

@@ -58,6 +58,10 @@ class Playground(anywidget.AnyWidget):  # type: ignore[misc]
         self.session.train_epochs(epochs)
         self.send(self.session.frame())
 
+    def export_code(self) -> str:
+        """The run so far as a Python script that reproduces it from the same seed."""
+        return self.session.export_code()
+
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
         for reply in self.session.handle(content):
             self.send(reply)
