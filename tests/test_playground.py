@@ -268,6 +268,32 @@ def test_backprop_playground_serves_until_ctrl_c():
             proc.wait()
 
 
+def test_serve_prints_the_url_opens_the_browser_and_stops_on_ctrl_c(monkeypatch, capsys):
+    import webbrowser
+
+    from nn.playground import server as server_module
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(server_module.PlaygroundServer, "serve_forever", interrupted)
+    assert server_module.serve(open_browser=True) == 0
+    assert server_module.serve(open_browser=False) == 0
+    out = capsys.readouterr()
+    urls = [line.split(" at ")[1] for line in out.out.splitlines() if line.startswith("Playground running at")]
+    assert len(opened) == 1 and opened[0] == urls[0] and "?token=" in urls[0]
+    assert out.err.count("Playground stopped.") == 2
+
+
+def test_a_bad_port_is_a_usage_error():
+    out = subprocess.run([sys.executable, "-m", "nn", "playground", "--port", "70000"], capture_output=True,
+                         text=True, env=env(), timeout=60)
+    assert out.returncode == 2 and "expected a port number from 0 to 65535, got 70000" in out.stderr
+
+
 def test_a_taken_port_is_a_usage_error(server):
     out = subprocess.run([sys.executable, "-m", "nn", "playground", "--no-browser", "--port", str(server.port)],
                          capture_output=True, text=True, env=env(), timeout=60)

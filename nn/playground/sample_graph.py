@@ -15,6 +15,7 @@ from typing import Any
 import nn
 from autograd_core import Value, backward_steps, topological_order
 
+from .session import EAGER_LOSSES, jsonable
 from .settings import FEATURES
 
 __all__ = ["sample_graph", "build_sample"]
@@ -62,8 +63,7 @@ def build_sample(session: Any, index: int) -> tuple[Value, dict[int, str], dict[
             names.setdefault(id(out), name)
         columns.append([(kind, li, out) for out in outs])
         current = outs
-    loss_fn = {"bce": nn.binary_cross_entropy_with_logits, "hinge": nn.hinge_loss, "mse": nn.mse_loss}[s.loss]
-    loss = loss_fn([current[0]], [target])
+    loss = EAGER_LOSSES[s.loss]([current[0]], [target])
     for node in topological_order(loss):
         unit_of.setdefault(id(node), "loss")
     names[id(loss)] = "C"
@@ -82,8 +82,6 @@ def sample_graph(session: Any, index: int) -> dict[str, Any]:
     (those of the last training step) are put back afterwards, so looking at a point does not
     change what the page shows or how training continues.
     """
-    from .session import jsonable
-
     model = session.model
     params = model.parameters()
     saved = [p.grad for p in params]

@@ -19,6 +19,7 @@ import base64
 import itertools
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from nn.compiled import compiled_loss
 
 from .settings import FEATURES, Settings, SettingsError, validate
 
-__all__ = ["Session", "make_data", "feature_matrix", "GRID"]
+__all__ = ["Session", "make_data", "feature_matrix", "GRID", "EAGER_LOSSES"]
 
 GRID = 32
 # How long one "tick" may train before the page gets its picture: short enough for ≥ 20
@@ -38,6 +39,9 @@ TICK_SECONDS = 0.012
 MAX_STEPS_PER_TICK = 500
 HISTORY = 400
 FLOW_HISTORY = 120
+# The page's loss names as the eager functions of nn.losses (the compiled mode takes the names).
+EAGER_LOSSES: dict[str, Callable[..., Any]] = {
+    "bce": nn.binary_cross_entropy_with_logits, "hinge": nn.hinge_loss, "mse": nn.mse_loss}
 MESSAGE_TYPES = {"hello": (), "frame": (), "tick": (), "step": (), "reset": (), "set": ("settings",),
                  "point": ("index",), "export": ()}
 
@@ -197,8 +201,7 @@ class Session:
         model.zero_grad()
         if s.batch_norm:
             outputs = model(self.F_train[idx])
-            loss_fn = {"bce": nn.binary_cross_entropy_with_logits, "hinge": nn.hinge_loss, "mse": nn.mse_loss}[s.loss]
-            loss_fn(outputs, self.T_train[idx]).backward()
+            EAGER_LOSSES[s.loss](outputs, self.T_train[idx]).backward()
         else:
             # A learning rate of 10 may well diverge; the page shows the inf/nan rather than warn.
             with np.errstate(all="ignore"):

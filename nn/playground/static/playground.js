@@ -569,6 +569,7 @@ export function mount(model, el, {urlState = false} = {}) {
       showCode(msg.code);
     } else if (msg.type === "error") {
       error.textContent = msg.message;
+      if (st.settings) syncControls();  // the refused value goes back to the one in force
       error.style.display = "block";
       clearTimeout(st.errorTimer);
       st.errorTimer = setTimeout(() => { error.style.display = "none"; }, 6000);
