@@ -73,8 +73,7 @@ def test_playing_lowers_the_loss_and_reaches_95_percent_on_moons(browser, server
     print(f"\nPlayground: {rate:.1f} updates/s while playing (load average {os.getloadavg()[0]:.1f})")
     by_id(browser, "pg-show-test").click()
     wait(browser, lambda d: server.session.settings.show_test)
-    # Let the picture of the last frame settle, then keep it for the README.
-    wait(browser, lambda d: d.execute_script("return document.readyState") == "complete")
+    browser.set_window_size(1400, 1100)
     browser.save_screenshot(str(DOCS / "playground.png"))
 
 
@@ -192,6 +191,11 @@ def test_clicking_a_point_shows_its_graph_and_steps_through_backward_steps(brows
     for _ in range(5):
         by_id(browser, "pg-step-next").click()
     check(5)
+    # For the picture: the step at the first neuron's activation, a = tanh(z), ∂C/∂z = ∂C/∂a · (1 − a²).
+    first_tanh = next(k for k, step in enumerate(steps) if step.node.op == "tanh")
+    for _ in range(first_tanh - 5):
+        by_id(browser, "pg-step-next").click()
+    check(first_tanh)
     browser.set_window_size(1400, 1500)
     browser.execute_script("document.getElementById('pg-graph').scrollIntoView()")
     browser.save_screenshot(str(DOCS / "playground_graph.png"))

@@ -113,7 +113,9 @@ export function mount(model, el, {urlState = false} = {}) {
   const curve = h("canvas", {id: "pg-curve", width: 300, height: 70});
   const metrics = h("div", {class: "pg-metrics", id: "pg-metrics"});
   const outCol = h("div", {class: "pg-col pg-out"},
-    h("h4", {}, "Output"), metrics, curve, h("div", {class: "pg-canvas-wrap"}, outCanvas),
+    h("h4", {}, "Output"), metrics, curve,
+    h("div", {class: "pg-hint"}, h("span", {class: "pg-swatch", style: "background:#222"}), " test loss  ",
+      h("span", {class: "pg-swatch", style: "background:#999"}), " training loss"), h("div", {class: "pg-canvas-wrap"}, outCanvas),
     h("div", {class: "pg-legend"}, h("span", {class: "pg-neg"}, "−1"), h("span", {class: "pg-scale"}),
       h("span", {class: "pg-pos"}, "+1")),
     h("label", {}, h("input", {type: "checkbox", id: "pg-show-test",
@@ -125,7 +127,10 @@ export function mount(model, el, {urlState = false} = {}) {
     h("p", {class: "pg-hint"}, "Click a point to see its computation graph."));
   const flow = h("canvas", {id: "pg-flow", width: 520, height: 90});
   const flowPanel = h("div", {class: "pg-panel pg-flow"},
-    h("h4", {}, "Gradient flow: mean |∂C/∂w| per layer, last steps (log scale)"), flow);
+    h("h4", {}, "Gradient flow: mean |∂C/∂w| per layer, last 120 steps"), flow,
+    h("div", {class: "pg-hint"}, h("span", {class: "pg-swatch", style: "background:rgb(40,80,220)"}), " vanishing (< 10⁻³)  ",
+      h("span", {class: "pg-swatch", style: "background:rgb(215,232,215)"}), " healthy  ",
+      h("span", {class: "pg-swatch", style: "background:rgb(240,50,40)"}), " exploding (> 1)"));
   const graphPanel = h("div", {class: "pg-panel pg-graph", id: "pg-graph", style: "display:none"});
   const codePanel = h("div", {class: "pg-panel pg-code", id: "pg-code-panel", style: "display:none"});
   const error = h("div", {class: "pg-error", id: "pg-error", style: "display:none"});
@@ -384,11 +389,7 @@ export function mount(model, el, {urlState = false} = {}) {
     };
     line(2, "#222");
     line(1, "#999");
-    ctx.font = "10px sans-serif";
-    ctx.fillStyle = "#222";
-    ctx.fillText("test", W - 74, 10);
-    ctx.fillStyle = "#999";
-    ctx.fillText("training", W - 50, 10);
+
   }
   function drawFlow(f) {
     const ctx = flow.getContext("2d"), W = flow.width;
@@ -404,10 +405,13 @@ export function mount(model, el, {urlState = false} = {}) {
       ctx.fillText(`layer ${r + 1}`, 2, y + rowH / 2);
       f.flow.forEach((col, i) => {
         const g = col[r];
-        // log10 |g| from −6 (vanishing: dark blue) through −2 (healthy: light) to +1 (exploding: red)
-        const t = Math.max(-1, Math.min(1, ((Math.log10(g || 1e-12)) + 2.5) / 3.5));
-        const c = t < 0 ? [Math.round(40 + 200 * (1 + t)), Math.round(60 + 180 * (1 + t)), 140 + Math.round(100 * (1 + t))]
-                        : [240, Math.round(240 - 200 * t), Math.round(240 - 200 * t)];
+        // |g| below 1e-3 shades to blue (vanishing: 1e-7 is full), above 1 to red (exploding: 100 is full);
+        // in between a layer learns at a healthy pace and stays pale green.
+        const lg = Math.log10(Math.abs(g) || 1e-30);
+        const t = lg < -3 ? -Math.min(1, (-3 - lg) / 4) : lg > 0 ? Math.min(1, lg / 2) : 0;
+        const c = t < 0 ? [Math.round(215 + 175 * t), Math.round(230 + 150 * t), Math.round(225 + 5 * t)]
+                        : t > 0 ? [Math.round(230 + 10 * t), Math.round(225 - 175 * t), Math.round(215 - 175 * t)]
+                                : [215, 232, 215];
         ctx.fillStyle = rgb(c);
         ctx.fillRect(label + (n - f.flow.length + i) * ((W - label - 60) / n), y, (W - label - 60) / n + 0.5, rowH - 2);
       });
