@@ -136,6 +136,10 @@ def test_edges_show_gradients_when_toggled_and_the_url_restores_a_setup(browser,
     assert (s.dataset, s.optimizer, s.lr, s.features) == ("xor", "nesterov", 0.1, ("x1", "x2", "x1x2"))
     wait(browser, lambda d: len(d.find_elements("css selector", "#pg-net .pg-node")) == 7 + 5 + 2 + 1)
     assert Select(by_id(browser, "pg-optimizer")).first_selected_option.text == "nesterov"
+    browser.get("about:blank")
+    browser.get(server.url + "#hidden=99")  # refused by Python: the page says why and shows the setup in force
+    wait(browser, lambda d: "between 1 and 8, got 99" in by_id(d, "pg-error").text)
+    wait(browser, lambda d: len(d.find_elements("css selector", "#pg-net .pg-node")) == 7 + 5 + 2 + 1)
 
 
 def test_clicking_a_point_shows_its_graph_and_steps_through_backward_steps(browser, server):

@@ -574,6 +574,7 @@ export function mount(model, el, {urlState = false} = {}) {
     } else if (msg.type === "error") {
       error.textContent = msg.message;
       if (st.settings) syncControls();  // the refused value goes back to the one in force
+      else send({type: "hello"});       // a setup from the URL was refused: start from the defaults
       error.style.display = "block";
       clearTimeout(st.errorTimer);
       st.errorTimer = setTimeout(() => { error.style.display = "none"; }, 6000);
