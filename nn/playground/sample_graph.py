@@ -5,7 +5,8 @@ C = ℓ(s(x), y) is recorded; every node is then assigned to the neuron whose co
 created it (its products wᵢ·xᵢ, the sum z = w·x + b and a = σ(z)). The page shows one box
 per neuron with a and ∂C/∂a, one edge per weight with w and ∂C/∂w, and walks through
 :func:`autograd_core.backward_steps` node by node: at each node ``out`` with parents xᵢ,
-∂C/∂xᵢ += ∂C/∂out · ∂out/∂xᵢ.
+∂C/∂xᵢ += ∂C/∂out · ∂out/∂xᵢ. A network with batch norm is run in eval mode here (one point
+alone has no batch statistics), so BN uses its running μ and σ².
 """
 
 from __future__ import annotations
