@@ -523,7 +523,8 @@ export function mount(model, el, {urlState = false} = {}) {
     codePanel.innerHTML = "";
     const area = h("textarea", {id: "pg-code", rows: 24, spellcheck: "false", readonly: true});
     area.value = code;
-    const blob = URL.createObjectURL(new Blob([code], {type: "text/x-python"}));
+    if (st.blob) URL.revokeObjectURL(st.blob);
+    const blob = st.blob = URL.createObjectURL(new Blob([code], {type: "text/x-python"}));
     codePanel.append(h("h4", {}, "This run as code",
       h("button", {class: "pg-close", on: {click: () => { codePanel.style.display = "none"; }}}, "×")),
       h("p", {class: "pg-hint"}, "Runs with this library and reproduces the run from the same seed."),
