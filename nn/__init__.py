@@ -81,6 +81,7 @@ __all__ = [
     "plot_gradient_flow",
     "draw_architecture",
     "neuron_heatmaps",
+    "Playground",
 ]
 
 # Names from the optional modules, resolved on first use so ``import nn`` never pays for them
@@ -97,8 +98,9 @@ _LAZY = {
     "plot_gradient_flow": "plots",
     "draw_architecture": "draw_model",
     "neuron_heatmaps": "draw_model",
+    "Playground": "playground",
 }
-_LAZY_MODULES = {"io", "torch_bridge", "plots", "draw_model", "compiled"}
+_LAZY_MODULES = {"io", "torch_bridge", "plots", "draw_model", "compiled", "playground"}
 
 
 def __getattr__(name: str) -> Any:

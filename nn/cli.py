@@ -140,7 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--second", action="store_true",
                        help="also check every second derivative ∂²f/∂xᵢ∂xⱼ (create_graph=True)")
     check.set_defaults(run=_run_check, command_parser=check)
-    for command in (train, graph, check):
+    from .playground.cli import add_command as add_playground
+
+    playground = add_playground(commands)
+    for command in (train, graph, check, playground):
         # Also after the command (backprop train --debug); SUPPRESS keeps a --debug given before it.
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                              help="show the traceback of an unexpected error")
