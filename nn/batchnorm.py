@@ -33,6 +33,17 @@ __all__ = ["BatchNorm1d"]
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
+def _normalise(v: Any, mean: float, var_eps: float) -> Any:
+    """(v − μ)/√(σ² + ε) with torch's IEEE results when σ² + ε ≤ 0 (a running variance set by hand).
+
+    torch multiplies by 1/√(σ² + ε): inf at 0 (so 0·inf = nan at v = μ) and nan below 0; a raw
+    ``math.sqrt`` would raise "math domain error" and a division by 0 ZeroDivisionError instead.
+    """
+    if var_eps > 0.0 or math.isnan(var_eps):
+        return (v - mean) / math.sqrt(var_eps)
+    return (v - mean) * (math.inf if var_eps == 0.0 else math.nan)
+
+
 class BatchNorm1d(Module):
     """``torch.nn.BatchNorm1d`` for lists: call it on a batch (list of samples of ``num_features``).
 
@@ -97,7 +108,7 @@ class BatchNorm1d(Module):
         self._check(X)
         n = len(X)
         if not self.training and self.running_mean is not None and self.running_var is not None:
-            return [self._affine([(v - rm) / math.sqrt(rv + self.eps)
+            return [self._affine([_normalise(v, rm, rv + self.eps)
                                   for v, rm, rv in zip(x, self.running_mean, self.running_var)]) for x in X]
         if n < 2:
             raise ValueError(self._small_batch_message(n))
