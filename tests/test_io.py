@@ -221,7 +221,7 @@ def first_weight(doc):
 
 
 CORRUPTIONS = {
-    "wrong_version": (lambda d: d.update(format_version=2), "reads only format_version 1"),
+    "wrong_version": (lambda d: d.update(format_version=3), "reads format_version 1 to 2"),
     "version_as_string": (lambda d: d.update(format_version="1"), "format_version '1'"),
     "version_as_bool": (lambda d: d.update(format_version=True), "format_version True"),
     "not_our_format": (lambda d: d.update(format="something else"), "is not a 'backprop-lab model' file"),
@@ -249,7 +249,7 @@ CORRUPTIONS = {
     "negative_eps": (lambda d: d["config"].update(eps=-1.0), "eps must be a positive number"),
     "config_not_object": (lambda d: d.update(config=[1, 2]), "config must be an object, got list"),
     "state_not_object": (lambda d: d.update(state=[1.0]), "state must be an object"),
-    "not_an_object": (lambda d: (d.clear(), d.update(x=1)), "missing keys"),
+    "not_an_object": (lambda d: (d.clear(), d.update(x=1)), r"not a 'backprop-lab model' file \(no 'format' key\)"),
 }
 
 
