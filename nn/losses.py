@@ -231,7 +231,9 @@ def _rows(logits: Any, fname: str) -> tuple[list[list[Value]], bool]:
 def _shift_lse(row: list[Value]) -> tuple[list[Value], Value]:
     """sₖ = zₖ − m and log Σₖ e^sₖ, so that log softmax(z)ₖ = sₖ − lse."""
     m = max(z.data for z in row)
-    if math.isinf(m):
+    # A row of −inf only has no finite shift (its result is nan either way); a +inf logit is
+    # kept, so that its row is nan, as in torch.
+    if m == -math.inf:
         m = 0.0
     shifted = [z - m for z in row]
     return shifted, _sum(s.exp() for s in shifted).log()
@@ -259,7 +261,7 @@ def softmax(input: Any, dim: int = -1) -> list[Any]:
     out = []
     for row in rows:
         m = max(z.data for z in row)
-        if math.isinf(m):
+        if m == -math.inf:
             m = 0.0
         e = [(z - m).exp() for z in row]
         total = sum(e)
