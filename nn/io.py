@@ -300,14 +300,15 @@ def _read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ValueError(f"{where} is not a valid model file: {e}") from None
     if not isinstance(document, dict):
         raise ValueError(f"{where} must hold a JSON object, got {type(document).__name__}")
-    if document.get("format") != FORMAT:
-        found = f"format is {document['format']!r:.80}" if "format" in document else "no 'format' key"
-        raise ValueError(f"{where} is not a {FORMAT!r} file ({found})")
-    version = document.get("format_version")
+    keys = set(document)
+    if not {"format", "format_version"} <= keys:
+        raise ValueError(f"{where}: {_key_problem(keys, _TOP_KEYS[FORMAT_VERSION])} at the top level")
+    if document["format"] != FORMAT:
+        raise ValueError(f"{where} is not a {FORMAT!r} file (format is {document['format']!r:.80})")
+    version = document["format_version"]
     if type(version) is not int or version not in _TOP_KEYS:
         raise ValueError(f"{where} has format_version {version!r:.40}; this version of nn reads format_version "
                          f"1 to {FORMAT_VERSION}")
-    keys = set(document)
     if keys != _TOP_KEYS[version]:
         raise ValueError(f"{where}: {_key_problem(keys, _TOP_KEYS[version])} at the top level "
                          f"(format_version {version})")
