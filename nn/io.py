@@ -560,11 +560,11 @@ def _optimizer_from(saved: Any, model: Module, where: str) -> Optimizer:
     extras: list[dict[str, float]] = [{} for _ in groups_in]
     for g, group in enumerate(groups_in):
         gw = f"{where}.param_groups[{g}]"
-        group_keys = set(group) if isinstance(group, dict) else set()
-        optional = group_keys & _OPTIONAL_HYPER
-        if not isinstance(group, dict) or group_keys - optional != hyper_keys | {"params"}:
-            problem = _key_problem(group_keys - optional, hyper_keys | {"params"}) or "not an object"
-            raise ValueError(f"{gw}: {problem}")
+        if not isinstance(group, dict):
+            raise ValueError(f"{gw} must be an object of hyper-parameters and params, got {type(group).__name__}")
+        optional = set(group) & _OPTIONAL_HYPER
+        if set(group) - optional != hyper_keys | {"params"}:
+            raise ValueError(f"{gw}: {_key_problem(set(group) - optional, hyper_keys | {'params'})}")
         hyper: dict[str, Any] = {}
         for k in hyper_keys:
             v = group[k]
