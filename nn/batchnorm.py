@@ -22,10 +22,11 @@ the weights do, which fights vanishing and exploding gradients.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from autograd_core import Value
 
+from .config_schema import ConfigCheck, ConfigCost, flag, momentum, positive, width
 from .module import Module
 
 __all__ = ["BatchNorm1d"]
@@ -54,6 +55,23 @@ class BatchNorm1d(Module):
     also accepts a single sample. With ``track_running_stats=False`` the three buffers are
     ``None`` and both modes normalise with the batch's statistics, so both need a batch of ≥ 2.
     """
+
+    config_schema: ClassVar[dict[str, ConfigCheck]] = {
+        "num_features": width,
+        "eps": positive,
+        "momentum": momentum,
+        "affine": flag,
+        "track_running_stats": flag,
+    }
+    # Files written before track_running_stats existed always tracked running statistics.
+    config_added_keys: ClassVar[dict[str, Any]] = {"track_running_stats": True}
+
+    @classmethod
+    def config_cost(cls, config: dict[str, Any]) -> ConfigCost:
+        n = config["num_features"]
+        # γ and β; running mean and variance (one number per feature) and the batch count.
+        return ConfigCost(parameters=2 * n if config["affine"] else 0,
+                          buffers=2 * n + 1 if config["track_running_stats"] else 0)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True) -> None:
