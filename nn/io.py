@@ -49,7 +49,6 @@ the code that made it, and every parameter and buffer by its dotted name::
 from __future__ import annotations
 
 import inspect
-import itertools
 import json
 import math
 import os
@@ -58,7 +57,9 @@ from typing import Any
 
 from autograd_core import Value
 
-from .init import ACTIVATIONS, INITS
+from .config_schema import MAX_DEPTH, MAX_WIDTH, check_config, config_cost, key_problem, with_added_keys
+from .config_schema import finite as _finite
+from .config_schema import flag as _flag
 from .layers import build
 from .lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, StepLR
 from .module import Module
@@ -73,14 +74,10 @@ FORMAT_VERSION = 2
 """The version :func:`save` writes; every version from 1 up to it loads."""
 MAX_FILE_BYTES = 1 << 30
 """Most bytes read from a model file, whatever size the file system reports."""
-MAX_WIDTH = 1_000_000
-"""Largest layer width, input count or ``num_features`` a file may declare."""
 MAX_PARAMETERS = 10_000_000
 """Most numbers (parameters plus buffer entries) a file may declare (a scalar engine needs ~200 bytes per Value)."""
 MAX_MODULES = 1_000_000
 """Most modules (every Neuron, Layer, BatchNorm1d, Activation, Sequential, MLP) a file may declare."""
-MAX_DEPTH = 64
-"""Deepest nesting of ``Sequential`` configs (and most layers of an MLP) a file may declare."""
 
 # Top-level keys of each readable format_version.
 _TOP_KEYS = {1: {"format", "format_version", "config", "state", "optimizer"},
@@ -302,7 +299,7 @@ def _read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ValueError(f"{where} must hold a JSON object, got {type(document).__name__}")
     keys = set(document)
     if not {"format", "format_version"} <= keys:
-        raise ValueError(f"{where}: {_key_problem(keys, _TOP_KEYS[FORMAT_VERSION])} at the top level")
+        raise ValueError(f"{where}: {key_problem(keys, _TOP_KEYS[FORMAT_VERSION])} at the top level")
     if document["format"] != FORMAT:
         raise ValueError(f"{where} is not a {FORMAT!r} file (format is {document['format']!r:.80})")
     version = document["format_version"]
@@ -310,36 +307,22 @@ def _read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ValueError(f"{where} has format_version {version!r:.40}; this version of nn reads format_version "
                          f"1 to {FORMAT_VERSION}")
     if keys != _TOP_KEYS[version]:
-        raise ValueError(f"{where}: {_key_problem(keys, _TOP_KEYS[version])} at the top level "
+        raise ValueError(f"{where}: {key_problem(keys, _TOP_KEYS[version])} at the top level "
                          f"(format_version {version})")
     document.setdefault("scheduler", None)
     # Read an older file as if written now, for load() and load_optimizer()'s architecture check alike.
-    document["config"] = _with_added_keys(document["config"])
+    document["config"] = with_added_keys(document["config"])
     return document
-
-
-def _key_problem(keys: set[str], expected: set[str]) -> str:
-    missing, extra = sorted(expected - keys), sorted(keys - expected)
-    parts = []
-    if missing:
-        parts.append(f"missing keys {_short(missing)}")
-    if extra:
-        parts.append(f"unexpected keys {_short(extra)}")
-    return " and ".join(parts)
-
-
-def _short(names: list[str]) -> str:
-    return repr(names[:8])[:-1] + (", …]" if len(names) > 8 else "]")
 
 
 def _check_model_section(document: dict[str, Any], where: str) -> None:
     """Check the config and weigh what it would build against the limits, before building anything."""
     config = document["config"]
-    _check_config(config, f"{where}: config", depth=0)
-    modules = _module_count(config)
-    if modules > MAX_MODULES:
-        raise ValueError(f"{where}: config declares {modules:,} modules, more than the limit of {MAX_MODULES:,}")
-    params, buffers = _parameter_count(config), _buffer_count(config)
+    check_config(config, f"{where}: config")
+    cost = config_cost(config)
+    if cost.modules > MAX_MODULES:
+        raise ValueError(f"{where}: config declares {cost.modules:,} modules, more than the limit of {MAX_MODULES:,}")
+    params, buffers = cost.parameters, cost.buffers
     if params > MAX_PARAMETERS:
         raise ValueError(f"{where}: config declares {params:,} parameters, more than the limit of "
                          f"{MAX_PARAMETERS:,}")
@@ -364,7 +347,7 @@ def _built_model(document: dict[str, Any], where: str) -> Module:
 def _state_values(state: dict[str, Any], expected: Mapping[str, Any], where: str) -> dict[str, float | int]:
     """The saved numbers, checked one by one against the names (and kinds) of ``expected``."""
     if set(state) != set(expected):
-        raise ValueError(f"{where}: state does not fit the config: {_key_problem(set(state), set(expected))}")
+        raise ValueError(f"{where}: state does not fit the config: {key_problem(set(state), set(expected))}")
     values: dict[str, float | int] = {}
     for name in expected:
         value = state[name]
@@ -377,168 +360,10 @@ def _state_values(state: dict[str, Any], expected: Mapping[str, Any], where: str
     return values
 
 
-def _finite(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        shape = " (one number per key: a list means a wrong shape)" if isinstance(value, list) else ""
-        raise ValueError(f"{where} must be a number, got {type(value).__name__}: {value!r:.60}{shape}")
-    try:
-        x = float(value)
-    except OverflowError:
-        raise ValueError(f"{where} = {value!r:.40} is too large for a float") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{where} = {value!r} is not finite")
-    return x
-
-
 def _count(value: Any, where: str) -> int:
     if type(value) is not int or value < 0:
         raise ValueError(f"{where} must be a non-negative int, got {value!r:.60}")
     return value
-
-
-def _size(value: Any, where: str) -> int:
-    if type(value) is not int or not 1 <= value <= MAX_WIDTH:
-        raise ValueError(f"{where} must be an int in [1, {MAX_WIDTH:,}], got {value!r:.60}")
-    return value
-
-
-def _flag(value: Any, where: str) -> bool:
-    if type(value) is not bool:
-        raise ValueError(f"{where} must be true or false, got {value!r:.60}")
-    return value
-
-
-def _choice(value: Any, options: tuple[str, ...], where: str) -> str:
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{where} must be one of {list(options)}, got {value!r:.60}")
-    return value
-
-
-def _momentum(value: Any, where: str) -> None:
-    if value is not None and not 0.0 <= _finite(value, where) <= 1.0:
-        raise ValueError(f"{where} must be null or a number in [0, 1], got {value!r}")
-
-
-def _eps(value: Any, where: str) -> None:
-    if not _finite(value, where) > 0.0:
-        raise ValueError(f"{where} must be a positive number, got {value!r}")
-
-
-# Each module type: its exact keys and a check per key.
-_CONFIG_KEYS: dict[str, set[str]] = {
-    "MLP": {"type", "nin", "nouts", "activation", "init", "bias", "batch_norm", "eps", "momentum"},
-    "Layer": {"type", "nin", "nout", "activation", "bias", "init"},
-    "Neuron": {"type", "nin", "activation", "bias", "init"},
-    "BatchNorm1d": {"type", "num_features", "eps", "momentum", "affine", "track_running_stats"},
-    "Activation": {"type", "name"},
-    "Sequential": {"type", "layers"},
-}
-
-# Keys added to a module type after files were first written, with the behaviour a file without
-# them was made with: such files still load (and compare equal to the model they rebuild).
-_ADDED_KEYS: dict[str, dict[str, Any]] = {
-    "BatchNorm1d": {"track_running_stats": True},
-}
-
-
-def _with_added_keys(config: Any, depth: int = 0) -> Any:
-    """``config`` with each key in ``_ADDED_KEYS`` it lacks filled in; anything malformed is left as is."""
-    if not isinstance(config, dict) or depth > MAX_DEPTH:  # _check_config reports those
-        return config
-    kind = config.get("type")
-    out = {**_ADDED_KEYS.get(kind, {}), **config} if isinstance(kind, str) else dict(config)
-    if kind == "Sequential" and isinstance(out.get("layers"), list):
-        out["layers"] = [_with_added_keys(layer, depth + 1) for layer in out["layers"]]
-    return out
-
-
-def _check_config(config: Any, where: str, depth: int) -> None:
-    if not isinstance(config, dict):
-        raise ValueError(f"{where} must be an object, got {type(config).__name__}")
-    kind = config.get("type")
-    if not isinstance(kind, str) or kind not in _CONFIG_KEYS:
-        raise ValueError(f"{where}.type: unknown module type {kind!r:.60}; expected one of {sorted(_CONFIG_KEYS)}")
-    if set(config) != _CONFIG_KEYS[kind]:
-        raise ValueError(f"{where} ({kind}): {_key_problem(set(config), _CONFIG_KEYS[kind])}")
-    c = config
-    if kind in ("MLP", "Layer", "Neuron"):
-        _size(c["nin"], f"{where}.nin")
-        _choice(c["activation"], ACTIVATIONS, f"{where}.activation")
-        _choice(c["init"], INITS, f"{where}.init")
-        _flag(c["bias"], f"{where}.bias")
-    if kind == "MLP":
-        nouts = c["nouts"]
-        if not isinstance(nouts, list) or not 1 <= len(nouts) <= MAX_DEPTH:
-            raise ValueError(f"{where}.nouts must be a list of 1 to {MAX_DEPTH} layer sizes, got {nouts!r:.60}")
-        for i, n in enumerate(nouts):
-            _size(n, f"{where}.nouts[{i}]")
-        _flag(c["batch_norm"], f"{where}.batch_norm")
-        _eps(c["eps"], f"{where}.eps")
-        _momentum(c["momentum"], f"{where}.momentum")
-    elif kind == "Layer":
-        _size(c["nout"], f"{where}.nout")
-    elif kind == "BatchNorm1d":
-        _size(c["num_features"], f"{where}.num_features")
-        _eps(c["eps"], f"{where}.eps")
-        _momentum(c["momentum"], f"{where}.momentum")
-        _flag(c["affine"], f"{where}.affine")
-        _flag(c["track_running_stats"], f"{where}.track_running_stats")
-    elif kind == "Activation":
-        _choice(c["name"], ACTIVATIONS, f"{where}.name")
-    elif kind == "Sequential":
-        layers = c["layers"]
-        if not isinstance(layers, list):
-            raise ValueError(f"{where}.layers must be a list of module configs, got {type(layers).__name__}")
-        if depth >= MAX_DEPTH:
-            raise ValueError(f"{where} nests Sequential more than {MAX_DEPTH} deep")
-        for i, layer in enumerate(layers):
-            _check_config(layer, f"{where}.layers[{i}]", depth + 1)
-
-
-def _module_count(config: dict[str, Any]) -> int:
-    """How many Modules ``build(config)`` would make (each Neuron is one), computed without building anything."""
-    kind = config["type"]
-    if kind == "Layer":
-        return 1 + config["nout"]
-    if kind == "Sequential":
-        return 1 + sum(_module_count(layer) for layer in config["layers"])
-    if kind == "MLP":
-        layers = sum(1 + n for n in config["nouts"])
-        return 1 + layers + (2 * (len(config["nouts"]) - 1) if config["batch_norm"] else 0)
-    return 1
-
-
-def _buffer_count(config: dict[str, Any]) -> int:
-    """How many buffer numbers (running mean, variance, batch count) ``build(config)`` would hold."""
-    kind = config["type"]
-    if kind == "BatchNorm1d":
-        return 2 * config["num_features"] + 1 if config["track_running_stats"] else 0
-    if kind == "Sequential":
-        return sum(_buffer_count(layer) for layer in config["layers"])
-    if kind == "MLP" and config["batch_norm"]:
-        return sum(2 * n + 1 for n in config["nouts"][:-1])
-    return 0
-
-
-def _parameter_count(config: dict[str, Any]) -> int:
-    """How many Values ``build(config)`` would make, computed without building anything."""
-    kind = config["type"]
-    bias = int(config.get("bias", False))
-    if kind == "Neuron":
-        return config["nin"] + bias
-    if kind == "Layer":
-        return (config["nin"] + bias) * config["nout"]
-    if kind == "BatchNorm1d":
-        return 2 * config["num_features"] if config["affine"] else 0
-    if kind == "Activation":
-        return 0
-    if kind == "Sequential":
-        return sum(_parameter_count(layer) for layer in config["layers"])
-    sizes = [config["nin"], *config["nouts"]]
-    total = sum((a + bias) * b for a, b in itertools.pairwise(sizes))
-    if config["batch_norm"]:
-        total += 2 * sum(sizes[1:-1])
-    return total
 
 
 def _optimizer_from(saved: Any, model: Module, where: str) -> Optimizer:
@@ -564,7 +389,7 @@ def _optimizer_from(saved: Any, model: Module, where: str) -> Optimizer:
             raise ValueError(f"{gw} must be an object of hyper-parameters and params, got {type(group).__name__}")
         optional = set(group) & _OPTIONAL_HYPER
         if set(group) - optional != hyper_keys | {"params"}:
-            raise ValueError(f"{gw}: {_key_problem(set(group) - optional, hyper_keys | {'params'})}")
+            raise ValueError(f"{gw}: {key_problem(set(group) - optional, hyper_keys | {'params'})}")
         hyper: dict[str, Any] = {}
         for k in hyper_keys:
             v = group[k]
@@ -617,7 +442,7 @@ def _scheduler_settings(saved: Any, n_groups: int, where: str) -> tuple[type[LRS
     names = _scheduler_hyper(cls)
     expected = {"type", *names, *_SCHEDULER_STATE}
     if set(saved) != expected:
-        raise ValueError(f"{where} ({kind}): {_key_problem(set(saved), expected)}")
+        raise ValueError(f"{where} ({kind}): {key_problem(set(saved), expected)}")
     hyper: dict[str, Any] = {}
     for name in names:
         if name in _INT_SCHEDULER_HYPER:
@@ -674,7 +499,7 @@ def _optimizer_state(saved: Any, kind: str, params: list[Value], used: dict[int,
         required = _required_state(kind, used[int(key)])
         if not isinstance(entry, dict) or set(entry) != required:
             found = set(entry) if isinstance(entry, dict) else set()
-            raise ValueError(f"{sw} ({kind}): {_key_problem(found, required) or 'not an object'}")
+            raise ValueError(f"{sw} ({kind}): {key_problem(found, required) or 'not an object'}")
         values = {k: _finite(v, f"{sw}.{k}") for k, v in entry.items()}
         for k in ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "step"):
             if values.get(k, 0.0) < 0:
