@@ -7,7 +7,9 @@ gradient. The softmax family subtracts the row maximum m first — a constant, s
     log_softmax(z)ⱼ = (zⱼ − m) − log Σₖ e^(zₖ − m)
 
 Predictions may be Values or numbers, one sample's list or a batch (list of lists, numpy
-arrays); a shape mismatch or an impossible target is a ``ValueError`` naming it.
+arrays); a shape mismatch or an impossible target is a ``ValueError`` naming it, and so is a
+number beyond the float range (an int label like 10**400) and a ``cross_entropy`` with one
+logit per row (it needs one output per class). Infinite inputs give torch's inf or nan.
 """
 
 from __future__ import annotations
