@@ -30,7 +30,8 @@ the code that made it, and every parameter and buffer by its dotted name::
   ==================  ===========  ===================================================
   limit               value        what it bounds
   ==================  ===========  ===================================================
-  MAX_FILE_BYTES      1 GiB        bytes read from the file
+  MAX_FILE_BYTES      256 MiB      bytes read from the file (parsing holds up to ~16×
+                                   that at its peak, for a file of tiny JSON entries)
   MAX_PARAMETERS      10,000,000   parameters + buffer numbers (BatchNorm1d's running
                                    mean and variance count one per feature) a config
                                    declares; a Value costs ~200 bytes
@@ -72,8 +73,12 @@ __all__ = ["save", "load", "load_optimizer", "load_scheduler", "FORMAT", "FORMAT
 FORMAT = "backprop-lab model"
 FORMAT_VERSION = 2
 """The version :func:`save` writes; every version from 1 up to it loads."""
-MAX_FILE_BYTES = 1 << 30
-"""Most bytes read from a model file, whatever size the file system reports."""
+MAX_FILE_BYTES = 256 << 20
+"""Most bytes read from a model file, whatever size the file system reports.
+
+Room for ~5 million weights, or ~1.5 million with Adam's state (far beyond what a scalar engine
+trains), while a hostile file of tiny entries still parses in a few GiB at most.
+"""
 MAX_PARAMETERS = 10_000_000
 """Most numbers (parameters plus buffer entries) a file may declare (a scalar engine needs ~200 bytes per Value)."""
 MAX_MODULES = 1_000_000

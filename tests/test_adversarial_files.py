@@ -116,7 +116,7 @@ def _link_to(target: str, name: str) -> Builder:
 
 def _sparse(d: Path) -> tuple[str, str, None]:
     with open(d / "sparse.json", "wb") as f:
-        f.truncate(2 * MAX_FILE_BYTES)  # a hole: no disk used, st_size 2 GiB
+        f.truncate(2 * MAX_FILE_BYTES)  # a hole: no disk used
     return str(d / "sparse.json"), "load", None
 
 
@@ -157,7 +157,8 @@ HOSTILE: dict[str, tuple[Builder, str, str]] = {
     "symlink_to_fifo": (lambda d: (_fifo(d), _link_to("fifo", "to_fifo")(d))[1], "ValueError", "is a FIFO"),
     "symlink_to_dev_zero": (_link_to("/dev/zero", "to_zero"), "ValueError", "is a character device"),
     "symlink_to_directory": (_link_to("/tmp", "to_tmp"), "ValueError", "is a directory"),
-    "sparse_2_gib": (_sparse, "ValueError", f"is 2,147,483,648 bytes, more than the {MAX_FILE_BYTES:,}"),
+    "sparse_twice_the_cap": (_sparse, "ValueError",
+                             f"is {2 * MAX_FILE_BYTES:,} bytes, more than the {MAX_FILE_BYTES:,}"),
     "proc_file_size_0_over_cap": (lambda d: ("/proc/self/maps", "load", 1000), "ValueError",
                                   "holds more than the 1,000 bytes a model file may have (its size was reported as 0)"),
     "two_million_parameters_no_state": (_text("2m.json", _TWO_MILLION), "ValueError",
