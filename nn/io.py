@@ -30,7 +30,7 @@ the code that made it, and every parameter and buffer by its dotted name::
   ==================  ===========  ===================================================
   limit               value        what it bounds
   ==================  ===========  ===================================================
-  MAX_FILE_BYTES      256 MiB      bytes read from the file (parsing holds up to ~16×
+  MAX_FILE_BYTES      256 MiB      bytes read from the file (parsing holds up to ~20×
                                    that at its peak, for a file of tiny JSON entries)
   MAX_PARAMETERS      10,000,000   parameters + buffer numbers (BatchNorm1d's running
                                    mean and variance count one per feature) a config
