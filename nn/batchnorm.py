@@ -22,15 +22,27 @@ the weights do, which fights vanishing and exploding gradients.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from autograd_core import Value
 
+from .config_schema import ConfigCheck, ConfigCost, flag, momentum, positive, width
 from .module import Module
 
 __all__ = ["BatchNorm1d"]
 
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def _normalise(v: Any, mean: float, var_eps: float) -> Any:
+    """(v − μ)/√(σ² + ε) with torch's IEEE results when σ² + ε ≤ 0 (a running variance set by hand).
+
+    torch multiplies by 1/√(σ² + ε): inf at 0 (so 0·inf = nan at v = μ) and nan below 0; a raw
+    ``math.sqrt`` would raise "math domain error" and a division by 0 ZeroDivisionError instead.
+    """
+    if var_eps > 0.0 or math.isnan(var_eps):
+        return (v - mean) / math.sqrt(var_eps)
+    return (v - mean) * (math.inf if var_eps == 0.0 else math.nan)
 
 
 class BatchNorm1d(Module):
@@ -43,6 +55,23 @@ class BatchNorm1d(Module):
     also accepts a single sample. With ``track_running_stats=False`` the three buffers are
     ``None`` and both modes normalise with the batch's statistics, so both need a batch of ≥ 2.
     """
+
+    config_schema: ClassVar[dict[str, ConfigCheck]] = {
+        "num_features": width,
+        "eps": positive,
+        "momentum": momentum,
+        "affine": flag,
+        "track_running_stats": flag,
+    }
+    # Files written before track_running_stats existed always tracked running statistics.
+    config_added_keys: ClassVar[dict[str, Any]] = {"track_running_stats": True}
+
+    @classmethod
+    def config_cost(cls, config: dict[str, Any]) -> ConfigCost:
+        n = config["num_features"]
+        # γ and β; running mean and variance (one number per feature) and the batch count.
+        return ConfigCost(parameters=2 * n if config["affine"] else 0,
+                          buffers=2 * n + 1 if config["track_running_stats"] else 0)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True) -> None:
@@ -97,7 +126,7 @@ class BatchNorm1d(Module):
         self._check(X)
         n = len(X)
         if not self.training and self.running_mean is not None and self.running_var is not None:
-            return [self._affine([(v - rm) / math.sqrt(rv + self.eps)
+            return [self._affine([_normalise(v, rm, rv + self.eps)
                                   for v, rm, rv in zip(x, self.running_mean, self.running_var)]) for x in X]
         if n < 2:
             raise ValueError(self._small_batch_message(n))

@@ -1,78 +1,130 @@
-"""Saving and loading models (and their optimizer) as JSON: safe, strict and bit-exact.
+"""Saving and loading models (with their optimizer and learning-rate schedule) as JSON: safe, strict, bit-exact.
 
 A file holds the architecture (``model.config()``), so :func:`load` rebuilds the model without
 the code that made it, and every parameter and buffer by its dotted name::
 
-    {"format": "backprop-lab model", "format_version": 1,
+    {"format": "backprop-lab model", "format_version": 2,
      "config": {"type": "MLP", "nin": 2, "nouts": [16, 16, 1], ...},
      "state": {"layers.0.neurons.0.w.0": 0.23550571390294128, ...},
-     "optimizer": null | {"type": "Adam", "param_groups": [...], "state": {...}}}
+     "optimizer": null | {"type": "Adam", "param_groups": [...], "state": {...}},
+     "scheduler": null | {"type": "StepLR", "step_size": 10, "gamma": 0.5, "last_epoch": 40, ...}}
 
+* **Resumable**: ``save(model, p, optimizer, scheduler)`` then ``load``, ``load_optimizer`` and
+  ``load_scheduler`` continue training exactly as if nothing had been saved.
 * **Bit-exact**: floats are written with ``repr`` (the shortest text that reads back as the
   same double), so ``load(save(m))`` has exactly m's weights.
-* **Atomic**: the text goes to a temporary file in the same directory, is flushed to disk,
-  then renamed over the target (``os.replace``); an interrupted save leaves the previous file.
+* **Atomic**: the text goes to a temporary file beside the target, is flushed to disk, then
+  renamed over it; an interrupted save leaves the previous file. A replaced file keeps its
+  permissions, and a symlink is written through (see :mod:`nn.safe_files`).
 * **Strict**: malformed JSON, an unknown format or version, missing or extra keys, a wrong
   shape, NaN or ±inf, a non-number, a bool where a number belongs, an absurd size → one
-  ``ValueError`` naming the problem. Nothing is loaded into anything until every check has
+  ``ValueError`` naming the field. Nothing is loaded into anything until every check has
   passed (a fresh model is built and returned), and no code is ever run: JSON only, never
-  pickle. NaN and ±inf are allowed nowhere in a file.
-* **Older files**: a config key added after format_version 1 was fixed (BatchNorm1d's
-  ``track_running_stats``) may be absent; it then reads as the value the older code always used.
+  pickle. ``load_optimizer`` and ``load_scheduler`` check the whole file, model section included.
+* **Budgeted**: only a regular file is read (a FIFO, a device, a directory, a socket or a
+  symlink loop is a ``ValueError`` before any byte is read), at most :data:`MAX_FILE_BYTES`
+  bytes whatever its reported size. Before anything is built, the config's counts are checked
+  against the limits below, and the config may declare no more numbers than its ``state``
+  holds, so what a file makes is bounded by what it contains:
+
+  ==================  ===========  ===================================================
+  limit               value        what it bounds
+  ==================  ===========  ===================================================
+  MAX_FILE_BYTES      256 MiB      bytes read from the file (parsing holds up to ~20×
+                                   that at its peak, for a file of tiny JSON entries)
+  MAX_PARAMETERS      10,000,000   parameters + buffer numbers (BatchNorm1d's running
+                                   mean and variance count one per feature) a config
+                                   declares; a Value costs ~200 bytes
+  MAX_MODULES         1,000,000    modules a config declares (each Neuron counts)
+  MAX_WIDTH           1,000,000    one layer's width, input count or num_features
+  MAX_DEPTH           64           nesting of Sequential configs, layers of an MLP
+  ==================  ===========  ===================================================
+
+  Optimizer state holds at most one entry of each kind per parameter, and all of it is in the
+  file; a learning-rate schedule holds one rate per parameter group.
+* **Older files**: format_version 1 files (no ``scheduler`` key) still load. A config key added
+  after format_version 1 was fixed (BatchNorm1d's ``track_running_stats``) may be absent; it
+  then reads as the value the older code always used.
 """
 
 from __future__ import annotations
 
 import inspect
-import itertools
 import json
 import math
 import os
-import secrets
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from autograd_core import Value
 
-from .init import ACTIVATIONS, INITS
+from .config_schema import MAX_DEPTH, MAX_WIDTH, check_config, config_cost, key_problem, with_added_keys
+from .config_schema import finite as _finite
+from .config_schema import flag as _flag
 from .layers import build
+from .lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, StepLR
 from .module import Module
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from .safe_files import read_capped, write_atomically
 
-__all__ = ["save", "load", "load_optimizer", "FORMAT", "FORMAT_VERSION", "MAX_PARAMETERS", "MAX_WIDTH"]
+__all__ = ["save", "load", "load_optimizer", "load_scheduler", "FORMAT", "FORMAT_VERSION", "MAX_FILE_BYTES",
+           "MAX_PARAMETERS", "MAX_MODULES", "MAX_WIDTH", "MAX_DEPTH"]
 
 FORMAT = "backprop-lab model"
-FORMAT_VERSION = 1
-MAX_WIDTH = 1_000_000
-"""Largest layer width or input count a file may declare."""
-MAX_PARAMETERS = 10_000_000
-"""Largest parameter count a file may declare (a scalar engine needs ~200 bytes per Value)."""
-MAX_DEPTH = 64
-"""Deepest nesting of ``Sequential`` configs a file may declare."""
-MAX_FILE_BYTES = 1 << 30
+FORMAT_VERSION = 2
+"""The version :func:`save` writes; every version from 1 up to it loads."""
+MAX_FILE_BYTES = 256 << 20
+"""Most bytes read from a model file, whatever size the file system reports.
 
-_TOP_KEYS = {"format", "format_version", "config", "state", "optimizer"}
+Room for ~5 million weights, or ~1.5 million with Adam's state (far beyond what a scalar engine
+trains), while a hostile file of tiny entries still parses in a few GiB at most.
+"""
+MAX_PARAMETERS = 10_000_000
+"""Most numbers (parameters plus buffer entries) a file may declare (a scalar engine needs ~200 bytes per Value)."""
+MAX_MODULES = 1_000_000
+"""Most modules (every Neuron, Layer, BatchNorm1d, Activation, Sequential, MLP) a file may declare."""
+
+# Top-level keys of each readable format_version.
+_TOP_KEYS = {1: {"format", "format_version", "config", "state", "optimizer"},
+             2: {"format", "format_version", "config", "state", "optimizer", "scheduler"}}
 # Concrete classes only: each is built from its param groups alone (the base class also needs defaults).
 _OPTIMIZERS: dict[str, type[SGD | Adam | RMSprop]] = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}
 _BOOL_HYPER = {"nesterov", "amsgrad", "maximize", "centered"}
+# A scheduler records each group's starting rate η₀ in the group itself, as torch does.
+_OPTIONAL_HYPER = {"initial_lr"}
+_SCHEDULERS: dict[str, type[LRScheduler]] = {"StepLR": StepLR, "LinearLR": LinearLR,
+                                             "CosineAnnealingLR": CosineAnnealingLR}
+_INT_SCHEDULER_HYPER = {"step_size", "total_iters", "T_max"}
+_SCHEDULER_STATE = {"last_epoch", "base_lrs", "last_lr"}
+# A config may declare this many numbers beyond those its state holds and still be built, so
+# that a file missing a few weights gets their names in the error rather than a count.
+_NAMING_SLACK = 1_000
 
 
 # -- saving ----------------------------------------------------------------------------
 
 
-def save(model: Module, path: str | os.PathLike[str], optimizer: Optimizer | None = None) -> None:
-    """Write ``model`` (architecture and weights) and optionally its ``optimizer`` to ``path``.
+def save(model: Module, path: str | os.PathLike[str], optimizer: Optimizer | None = None,
+         scheduler: LRScheduler | None = None) -> None:
+    """Write ``model`` (architecture and weights), and optionally its ``optimizer`` and ``scheduler``, to ``path``.
 
     Raises ``ValueError`` if a weight or optimizer number is NaN or ±inf (such a file could not
-    be loaded) or if the optimizer holds Values that are not the model's parameters, and
-    ``TypeError`` if ``model`` is not a Module. The previous file at ``path`` survives any
-    failure.
+    be loaded), if the optimizer holds Values that are not the model's parameters, if the
+    scheduler does not drive ``optimizer``, or if ``path`` names something other than a regular
+    file (a directory, a device); ``TypeError`` for arguments of the wrong kind. The previous
+    file at ``path`` survives any failure; a replaced file keeps its permissions, and a symlink
+    at ``path`` stays a link to the file that gets the new content.
     """
     if not isinstance(model, Module):
         raise TypeError(f"save() needs an nn.Module, got {type(model).__name__}")
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be an nn.optim.Optimizer or None, got {type(optimizer).__name__}")
+    if scheduler is not None:
+        if not isinstance(scheduler, LRScheduler):
+            raise TypeError(f"scheduler must be an nn.lr_scheduler.LRScheduler or None, got {type(scheduler).__name__}")
+        if optimizer is None or scheduler.optimizer is not optimizer:
+            raise ValueError("save the scheduler together with the optimizer it drives: "
+                             "save(model, path, optimizer, scheduler) with scheduler.optimizer is optimizer")
     state: dict[str, float | int] = {}
     for name, value in model.state_dict().items():
         _check_finite(value, f"model state {name!r}")
@@ -83,9 +135,10 @@ def save(model: Module, path: str | os.PathLike[str], optimizer: Optimizer | Non
         "config": model.config(),
         "state": state,
         "optimizer": None if optimizer is None else _optimizer_document(model, optimizer),
+        "scheduler": None if scheduler is None else _scheduler_document(scheduler),
     }
     text = json.dumps(document, allow_nan=False, indent=1)
-    _write_atomically(Path(path), text)
+    write_atomically(path, text, _where(path))
 
 
 def _check_finite(value: Any, where: str) -> None:
@@ -119,22 +172,25 @@ def _optimizer_document(model: Module, optimizer: Optimizer) -> dict[str, Any]:
     return {"type": kind, "param_groups": groups, "state": state}
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a new file beside ``path``, flush it to disk, then rename it over ``path``."""
-    directory = path.parent
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    # O_EXCL: never write through a file (or symlink) someone else put there; mode 0o666 lets the
-    # umask decide permissions, as for any newly created file.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def _scheduler_hyper(cls: type[LRScheduler]) -> list[str]:
+    """The hyper-parameters of a schedule: its constructor's arguments but ``optimizer`` and ``last_epoch``."""
+    return [name for name in inspect.signature(cls).parameters if name not in ("optimizer", "last_epoch")]
+
+
+def _scheduler_document(scheduler: LRScheduler) -> dict[str, Any]:
+    kind = type(scheduler).__name__
+    if _SCHEDULERS.get(kind) is not type(scheduler):
+        raise TypeError(f"cannot save scheduler {kind}; supported: {sorted(_SCHEDULERS)}")
+    document: dict[str, Any] = {"type": kind}
+    for name in _scheduler_hyper(type(scheduler)):
+        document[name] = getattr(scheduler, name)
+    document["last_epoch"] = scheduler.last_epoch
+    document["base_lrs"] = list(scheduler.base_lrs)
+    document["last_lr"] = scheduler.get_last_lr()
+    for k, v in document.items():
+        for x in v if isinstance(v, list) else [v]:
+            _check_finite(x, f"scheduler {k!r}")
+    return document
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -144,28 +200,73 @@ def load(path: str | os.PathLike[str]) -> Module:
     """A new model rebuilt from the file at ``path``, with exactly the saved weights and buffers.
 
     Raises ``ValueError`` naming the problem for any malformed, inconsistent or out-of-range
-    content, and ``FileNotFoundError`` if there is no file.
+    content, for a file over the limits (see the module docstring) and for anything but a
+    regular file; ``FileNotFoundError`` if there is no file and ``PermissionError`` if it
+    cannot be read.
     """
     document = _read_document(path)
-    return _model_from(document, _where(path))
+    where = _where(path)
+    model = _built_model(document, where)
+    model.load_state_dict(_state_values(document["state"], model.state_dict(), where))
+    return model
 
 
 def load_optimizer(path: str | os.PathLike[str], model: Module) -> Optimizer:
     """The optimizer saved in the file at ``path``, rebuilt over ``model``'s parameters.
 
-    ``model`` is usually ``load(path)``; it must have the saved architecture. Raises
-    ``ValueError`` if the file has no optimizer or any of its content is malformed.
+    ``model`` is usually ``load(path)``; it must have the saved architecture and is never
+    changed. The whole file is checked, its model section included. Raises ``ValueError`` if
+    the file has no optimizer or any of its content is malformed (as :func:`load`).
     """
     if not isinstance(model, Module):
         raise TypeError(f"load_optimizer() needs the nn.Module to optimize, got {type(model).__name__}")
     document = _read_document(path)
     where = _where(path)
+    _check_model_section(document, where)
     if document["config"] != model.config():
         raise ValueError(f"{where}: the model passed to load_optimizer does not have the saved architecture "
                          f"(saved {document['config']!r:.200}, got {model.config()!r:.200})")
+    _state_values(document["state"], model.state_dict(), where)
     if document["optimizer"] is None:
         raise ValueError(f"{where}: the file holds no optimizer (it was saved without one)")
-    return _optimizer_from(document["optimizer"], model, where)
+    optimizer = _optimizer_from(document["optimizer"], model, where)
+    if document["scheduler"] is not None:
+        _scheduler_settings(document["scheduler"], len(optimizer.param_groups), where)
+    return optimizer
+
+
+def load_scheduler(path: str | os.PathLike[str], optimizer: Optimizer) -> LRScheduler:
+    """The learning-rate schedule saved in the file at ``path``, attached to ``optimizer``.
+
+    ``optimizer`` is usually ``load_optimizer(path, model)``: the schedule continues from the
+    step it was saved at, and ``optimizer``'s current rates are left as they are (the file's
+    optimizer holds the rates the schedule had set). The whole file is checked first. Raises
+    ``ValueError`` if the file has no scheduler, if ``optimizer`` has a different number of
+    parameter groups, or if any content is malformed.
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"load_scheduler() needs the nn.optim.Optimizer to drive, got {type(optimizer).__name__}")
+    document = _read_document(path)
+    where = _where(path)
+    scratch = _built_model(document, where)
+    _state_values(document["state"], scratch.state_dict(), where)
+    if document["scheduler"] is None:
+        raise ValueError(f"{where}: the file holds no scheduler (it was saved without one)")
+    if document["optimizer"] is None:
+        raise ValueError(f"{where}: the file holds a scheduler but no optimizer for it")
+    saved_groups = len(_optimizer_from(document["optimizer"], scratch, where).param_groups)
+    cls, hyper, progress = _scheduler_settings(document["scheduler"], saved_groups, where)
+    if len(optimizer.param_groups) != saved_groups:
+        raise ValueError(f"{where}: the scheduler was saved for {saved_groups} parameter groups, the optimizer "
+                         f"passed has {len(optimizer.param_groups)}")
+    # The constructor takes a first step (setting every group's rate); the saved progress then
+    # replaces its counters and the optimizer keeps the rates it had.
+    rates = [group["lr"] for group in optimizer.param_groups]
+    scheduler = cls(optimizer, **hyper)
+    scheduler.load_state_dict(progress)
+    for group, lr in zip(optimizer.param_groups, rates):
+        group["lr"] = lr
+    return scheduler
 
 
 def _where(path: str | os.PathLike[str]) -> str:
@@ -187,11 +288,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     where = _where(path)
-    size = os.stat(path).st_size
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"{where} is {size:,} bytes, more than the {MAX_FILE_BYTES:,} a model file may have")
-    with open(path, "rb") as f:
-        raw = f.read(MAX_FILE_BYTES + 1)
+    raw = read_capped(path, MAX_FILE_BYTES, where)
     try:
         text = raw.decode("utf-8")
         document = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
@@ -206,47 +303,56 @@ def _read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ValueError(f"{where} must hold a JSON object, got {type(document).__name__}")
     keys = set(document)
-    if keys != _TOP_KEYS:
-        raise ValueError(f"{where}: {_key_problem(keys, _TOP_KEYS)} at the top level")
+    if not {"format", "format_version"} <= keys:
+        raise ValueError(f"{where}: {key_problem(keys, _TOP_KEYS[FORMAT_VERSION])} at the top level")
     if document["format"] != FORMAT:
         raise ValueError(f"{where} is not a {FORMAT!r} file (format is {document['format']!r:.80})")
     version = document["format_version"]
-    if type(version) is not int or version != FORMAT_VERSION:
-        raise ValueError(f"{where} has format_version {version!r:.40}; this version of nn reads only "
-                         f"format_version {FORMAT_VERSION}")
+    if type(version) is not int or version not in _TOP_KEYS:
+        raise ValueError(f"{where} has format_version {version!r:.40}; this version of nn reads format_version "
+                         f"1 to {FORMAT_VERSION}")
+    if keys != _TOP_KEYS[version]:
+        raise ValueError(f"{where}: {key_problem(keys, _TOP_KEYS[version])} at the top level "
+                         f"(format_version {version})")
+    document.setdefault("scheduler", None)
     # Read an older file as if written now, for load() and load_optimizer()'s architecture check alike.
-    document["config"] = _with_added_keys(document["config"])
+    document["config"] = with_added_keys(document["config"])
     return document
 
 
-def _key_problem(keys: set[str], expected: set[str]) -> str:
-    missing, extra = sorted(expected - keys), sorted(keys - expected)
-    parts = []
-    if missing:
-        parts.append(f"missing keys {_short(missing)}")
-    if extra:
-        parts.append(f"unexpected keys {_short(extra)}")
-    return " and ".join(parts)
-
-
-def _short(names: list[str]) -> str:
-    return repr(names[:8])[:-1] + (", …]" if len(names) > 8 else "]")
-
-
-def _model_from(document: dict[str, Any], where: str) -> Module:
+def _check_model_section(document: dict[str, Any], where: str) -> None:
+    """Check the config and weigh what it would build against the limits, before building anything."""
     config = document["config"]
-    _check_config(config, f"{where}: config", depth=0)
-    count = _parameter_count(config)
-    if count > MAX_PARAMETERS:
-        raise ValueError(f"{where}: config declares {count:,} parameters, more than the limit of {MAX_PARAMETERS:,}")
-    # Fixed seed: rebuilding never draws from (or disturbs) the global random state.
-    model = build(config, rng=0)
+    check_config(config, f"{where}: config")
+    cost = config_cost(config)
+    if cost.modules > MAX_MODULES:
+        raise ValueError(f"{where}: config declares {cost.modules:,} modules, more than the limit of {MAX_MODULES:,}")
+    params, buffers = cost.parameters, cost.buffers
+    if params > MAX_PARAMETERS:
+        raise ValueError(f"{where}: config declares {params:,} parameters, more than the limit of "
+                         f"{MAX_PARAMETERS:,}")
+    if params + buffers > MAX_PARAMETERS:
+        raise ValueError(f"{where}: config declares {params:,} parameters and {buffers:,} buffer numbers, "
+                         f"{params + buffers:,} in all, more than the limit of {MAX_PARAMETERS:,}")
     state = document["state"]
     if not isinstance(state, dict):
         raise ValueError(f"{where}: state must be an object of name → number, got {type(state).__name__}")
-    expected = model.state_dict()
+    if params + buffers > len(state) + _NAMING_SLACK:
+        raise ValueError(f"{where}: state does not fit the config: the config declares {params + buffers:,} "
+                         f"numbers ({params:,} parameters, {buffers:,} buffer numbers) but state holds "
+                         f"{len(state):,}")
+
+
+def _built_model(document: dict[str, Any], where: str) -> Module:
+    _check_model_section(document, where)
+    # Fixed seed: rebuilding never draws from (or disturbs) the global random state.
+    return build(document["config"], rng=0)
+
+
+def _state_values(state: dict[str, Any], expected: Mapping[str, Any], where: str) -> dict[str, float | int]:
+    """The saved numbers, checked one by one against the names (and kinds) of ``expected``."""
     if set(state) != set(expected):
-        raise ValueError(f"{where}: state does not fit the config: {_key_problem(set(state), set(expected))}")
+        raise ValueError(f"{where}: state does not fit the config: {key_problem(set(state), set(expected))}")
     values: dict[str, float | int] = {}
     for name in expected:
         value = state[name]
@@ -256,21 +362,7 @@ def _model_from(document: dict[str, Any], where: str) -> Module:
             values[name] = _finite(value, f"{where}: state {name!r}")
             if ".running_var." in f".{name}" and values[name] < 0:
                 raise ValueError(f"{where}: state {name!r} = {value!r} is a variance and cannot be negative")
-    model.load_state_dict(values)
-    return model
-
-
-def _finite(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        shape = " (one number per key: a list means a wrong shape)" if isinstance(value, list) else ""
-        raise ValueError(f"{where} must be a number, got {type(value).__name__}: {value!r:.60}{shape}")
-    try:
-        x = float(value)
-    except OverflowError:
-        raise ValueError(f"{where} = {value!r:.40} is too large for a float") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{where} = {value!r} is not finite")
-    return x
+    return values
 
 
 def _count(value: Any, where: str) -> int:
@@ -279,134 +371,14 @@ def _count(value: Any, where: str) -> int:
     return value
 
 
-def _size(value: Any, where: str) -> int:
-    if type(value) is not int or not 1 <= value <= MAX_WIDTH:
-        raise ValueError(f"{where} must be an int in [1, {MAX_WIDTH:,}], got {value!r:.60}")
-    return value
-
-
-def _flag(value: Any, where: str) -> bool:
-    if type(value) is not bool:
-        raise ValueError(f"{where} must be true or false, got {value!r:.60}")
-    return value
-
-
-def _choice(value: Any, options: tuple[str, ...], where: str) -> str:
-    if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{where} must be one of {list(options)}, got {value!r:.60}")
-    return value
-
-
-def _momentum(value: Any, where: str) -> None:
-    if value is not None and not 0.0 <= _finite(value, where) <= 1.0:
-        raise ValueError(f"{where} must be null or a number in [0, 1], got {value!r}")
-
-
-def _eps(value: Any, where: str) -> None:
-    if not _finite(value, where) > 0.0:
-        raise ValueError(f"{where} must be a positive number, got {value!r}")
-
-
-# Each module type: its exact keys and a check per key.
-_CONFIG_KEYS: dict[str, set[str]] = {
-    "MLP": {"type", "nin", "nouts", "activation", "init", "bias", "batch_norm", "eps", "momentum"},
-    "Layer": {"type", "nin", "nout", "activation", "bias", "init"},
-    "Neuron": {"type", "nin", "activation", "bias", "init"},
-    "BatchNorm1d": {"type", "num_features", "eps", "momentum", "affine", "track_running_stats"},
-    "Activation": {"type", "name"},
-    "Sequential": {"type", "layers"},
-}
-
-# Keys added to a module type after files were first written, with the behaviour a file without
-# them was made with: such files still load (and compare equal to the model they rebuild).
-_ADDED_KEYS: dict[str, dict[str, Any]] = {
-    "BatchNorm1d": {"track_running_stats": True},
-}
-
-
-def _with_added_keys(config: Any, depth: int = 0) -> Any:
-    """``config`` with each key in ``_ADDED_KEYS`` it lacks filled in; anything malformed is left as is."""
-    if not isinstance(config, dict) or depth > MAX_DEPTH:  # _check_config reports those
-        return config
-    kind = config.get("type")
-    out = {**_ADDED_KEYS.get(kind, {}), **config} if isinstance(kind, str) else dict(config)
-    if kind == "Sequential" and isinstance(out.get("layers"), list):
-        out["layers"] = [_with_added_keys(layer, depth + 1) for layer in out["layers"]]
-    return out
-
-
-def _check_config(config: Any, where: str, depth: int) -> None:
-    if not isinstance(config, dict):
-        raise ValueError(f"{where} must be an object, got {type(config).__name__}")
-    kind = config.get("type")
-    if kind not in _CONFIG_KEYS:
-        raise ValueError(f"{where} has unknown module type {kind!r:.60}; expected one of {sorted(_CONFIG_KEYS)}")
-    if set(config) != _CONFIG_KEYS[kind]:
-        raise ValueError(f"{where} ({kind}): {_key_problem(set(config), _CONFIG_KEYS[kind])}")
-    c = config
-    if kind in ("MLP", "Layer", "Neuron"):
-        _size(c["nin"], f"{where}.nin")
-        _choice(c["activation"], ACTIVATIONS, f"{where}.activation")
-        _choice(c["init"], INITS, f"{where}.init")
-        _flag(c["bias"], f"{where}.bias")
-    if kind == "MLP":
-        nouts = c["nouts"]
-        if not isinstance(nouts, list) or not 1 <= len(nouts) <= MAX_DEPTH:
-            raise ValueError(f"{where}.nouts must be a list of 1 to {MAX_DEPTH} layer sizes, got {nouts!r:.60}")
-        for i, n in enumerate(nouts):
-            _size(n, f"{where}.nouts[{i}]")
-        _flag(c["batch_norm"], f"{where}.batch_norm")
-        _eps(c["eps"], f"{where}.eps")
-        _momentum(c["momentum"], f"{where}.momentum")
-    elif kind == "Layer":
-        _size(c["nout"], f"{where}.nout")
-    elif kind == "BatchNorm1d":
-        _size(c["num_features"], f"{where}.num_features")
-        _eps(c["eps"], f"{where}.eps")
-        _momentum(c["momentum"], f"{where}.momentum")
-        _flag(c["affine"], f"{where}.affine")
-        _flag(c["track_running_stats"], f"{where}.track_running_stats")
-    elif kind == "Activation":
-        _choice(c["name"], ACTIVATIONS, f"{where}.name")
-    elif kind == "Sequential":
-        layers = c["layers"]
-        if not isinstance(layers, list):
-            raise ValueError(f"{where}.layers must be a list of module configs, got {type(layers).__name__}")
-        if depth >= MAX_DEPTH:
-            raise ValueError(f"{where} nests Sequential more than {MAX_DEPTH} deep")
-        for i, layer in enumerate(layers):
-            _check_config(layer, f"{where}.layers[{i}]", depth + 1)
-
-
-def _parameter_count(config: dict[str, Any]) -> int:
-    """How many Values ``build(config)`` would make, computed without building anything."""
-    kind = config["type"]
-    bias = int(config.get("bias", False))
-    if kind == "Neuron":
-        return config["nin"] + bias
-    if kind == "Layer":
-        return (config["nin"] + bias) * config["nout"]
-    if kind == "BatchNorm1d":
-        return 2 * config["num_features"] if config["affine"] else 0
-    if kind == "Activation":
-        return 0
-    if kind == "Sequential":
-        return sum(_parameter_count(layer) for layer in config["layers"])
-    sizes = [config["nin"], *config["nouts"]]
-    total = sum((a + bias) * b for a, b in itertools.pairwise(sizes))
-    if config["batch_norm"]:
-        total += 2 * sum(sizes[1:-1])
-    return total
-
-
 def _optimizer_from(saved: Any, model: Module, where: str) -> Optimizer:
     where = f"{where}: optimizer"
     if not isinstance(saved, dict) or set(saved) != {"type", "param_groups", "state"}:
         found = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
         raise ValueError(f"{where} must be an object with keys ['param_groups', 'state', 'type'], got {found}")
     kind = saved["type"]
-    if kind not in _OPTIMIZERS:
-        raise ValueError(f"{where} has unknown type {kind!r:.60}; expected one of {sorted(_OPTIMIZERS)}")
+    if not isinstance(kind, str) or kind not in _OPTIMIZERS:
+        raise ValueError(f"{where}.type: unknown type {kind!r:.60}; expected one of {sorted(_OPTIMIZERS)}")
     cls = _OPTIMIZERS[kind]
     params = model.parameters()
     groups_in = saved["param_groups"]
@@ -415,11 +387,14 @@ def _optimizer_from(saved: Any, model: Module, where: str) -> Optimizer:
     hyper_keys = _hyper_names(cls)
     used: dict[int, dict[str, Any]] = {}
     groups: list[dict[str, Any]] = []
+    extras: list[dict[str, float]] = [{} for _ in groups_in]
     for g, group in enumerate(groups_in):
         gw = f"{where}.param_groups[{g}]"
-        if not isinstance(group, dict) or set(group) != hyper_keys | {"params"}:
-            group_keys = set(group) if isinstance(group, dict) else set()
-            raise ValueError(f"{gw}: {_key_problem(group_keys, hyper_keys | {'params'})}")
+        if not isinstance(group, dict):
+            raise ValueError(f"{gw} must be an object of hyper-parameters and params, got {type(group).__name__}")
+        optional = set(group) & _OPTIONAL_HYPER
+        if set(group) - optional != hyper_keys | {"params"}:
+            raise ValueError(f"{gw}: {key_problem(set(group) - optional, hyper_keys | {'params'})}")
         hyper: dict[str, Any] = {}
         for k in hyper_keys:
             v = group[k]
@@ -440,12 +415,62 @@ def _optimizer_from(saved: Any, model: Module, where: str) -> Optimizer:
                                  "parameters at most once")
             used[i] = hyper
         groups.append({**hyper, "params": [params[i] for i in indices]})
+        for k in sorted(optional):
+            extras[len(groups) - 1][k] = _nonnegative(group[k], f"{gw}.{k}")
     try:
         optimizer = cls(groups)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{where} has invalid hyper-parameters: {e}") from None
+    for group, extra in zip(optimizer.param_groups, extras):
+        group.update(extra)
     optimizer.state = _optimizer_state(saved["state"], kind, params, used, where)
     return optimizer
+
+
+def _nonnegative(value: Any, where: str) -> float:
+    x = _finite(value, where)
+    if x < 0:
+        raise ValueError(f"{where} must be ≥ 0, got {value!r}")
+    return x
+
+
+def _scheduler_settings(saved: Any, n_groups: int, where: str) -> tuple[type[LRScheduler], dict[str, Any],
+                                                                        dict[str, Any]]:
+    """The class, constructor arguments and progress (``state_dict`` entries) of a saved schedule."""
+    where = f"{where}: scheduler"
+    if not isinstance(saved, dict):
+        raise ValueError(f"{where} must be null or an object, got {type(saved).__name__}")
+    kind = saved.get("type")
+    if not isinstance(kind, str) or kind not in _SCHEDULERS:
+        raise ValueError(f"{where}.type: unknown type {kind!r:.60}; expected one of {sorted(_SCHEDULERS)}")
+    cls = _SCHEDULERS[kind]
+    names = _scheduler_hyper(cls)
+    expected = {"type", *names, *_SCHEDULER_STATE}
+    if set(saved) != expected:
+        raise ValueError(f"{where} ({kind}): {key_problem(set(saved), expected)}")
+    hyper: dict[str, Any] = {}
+    for name in names:
+        if name in _INT_SCHEDULER_HYPER:
+            value = saved[name]
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{where}.{name} must be a positive int, got {value!r:.60}")
+            hyper[name] = value
+        else:
+            hyper[name] = _finite(saved[name], f"{where}.{name}")
+    last_epoch = _count(saved["last_epoch"], f"{where}.last_epoch")
+    rates = {}
+    for key in ("base_lrs", "last_lr"):
+        values = saved[key]
+        if not isinstance(values, list) or len(values) != n_groups:
+            raise ValueError(f"{where}.{key} must be a list of one rate per parameter group ({n_groups}), "
+                             f"got {values!r:.60}")
+        rates[key] = [_nonnegative(v, f"{where}.{key}[{i}]") for i, v in enumerate(values)]
+    # The constructor's own checks (e.g. LinearLR's factors in (0, 1]), run on a throw-away optimizer.
+    try:
+        cls(SGD([Value(0.0)], lr=1.0), **hyper)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where} has invalid hyper-parameters: {e}") from None
+    return cls, hyper, {"last_epoch": last_epoch, "base_lrs": rates["base_lrs"], "_last_lr": rates["last_lr"]}
 
 
 def _hyper_names(cls: type[Optimizer]) -> set[str]:
@@ -479,7 +504,7 @@ def _optimizer_state(saved: Any, kind: str, params: list[Value], used: dict[int,
         required = _required_state(kind, used[int(key)])
         if not isinstance(entry, dict) or set(entry) != required:
             found = set(entry) if isinstance(entry, dict) else set()
-            raise ValueError(f"{sw} ({kind}): {_key_problem(found, required) or 'not an object'}")
+            raise ValueError(f"{sw} ({kind}): {key_problem(found, required) or 'not an object'}")
         values = {k: _finite(v, f"{sw}.{k}") for k, v in entry.items()}
         for k in ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "step"):
             if values.get(k, 0.0) < 0:

@@ -8,12 +8,34 @@ Keyword options add other activations, initialisations, a private random source 
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from typing import Any, ClassVar
 
 from autograd_core import Value
 
 from .batchnorm import BatchNorm1d
-from .init import RandomLike, activation_function, check_activation, check_init, draw_weights, resolve_rng
+from .config_schema import (
+    ConfigCheck,
+    ConfigCost,
+    choice,
+    config_cost,
+    flag,
+    module_list,
+    momentum,
+    positive,
+    width,
+    widths,
+)
+from .init import (
+    ACTIVATIONS,
+    INITS,
+    RandomLike,
+    activation_function,
+    check_activation,
+    check_init,
+    draw_weights,
+    resolve_rng,
+)
 from .module import Module
 
 __all__ = ["Neuron", "Layer", "Activation", "Sequential", "MLP", "build"]
@@ -41,6 +63,17 @@ class Neuron(Module):
     ``'relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear'``. Weights are drawn in order from
     ``rng`` (global :mod:`random` by default) with scheme ``init``; the bias starts at 0.
     """
+
+    config_schema: ClassVar[dict[str, ConfigCheck]] = {
+        "nin": width,
+        "activation": choice(ACTIVATIONS),
+        "init": choice(INITS),
+        "bias": flag,
+    }
+
+    @classmethod
+    def config_cost(cls, config: dict[str, Any]) -> ConfigCost:
+        return ConfigCost(parameters=config["nin"] + config["bias"])
 
     def __init__(self, nin: int, nonlin: bool = True, *, activation: str | None = None, init: str = "micrograd",
                  rng: RandomLike | Any = None, bias: bool = True, fan_out: int = 1) -> None:
@@ -92,6 +125,19 @@ class Layer(Module):
     One output is returned as a single Value (as micrograd), several as a list.
     """
 
+    config_schema: ClassVar[dict[str, ConfigCheck]] = {
+        "nin": width,
+        "nout": width,
+        "activation": choice(ACTIVATIONS),
+        "init": choice(INITS),
+        "bias": flag,
+    }
+
+    @classmethod
+    def config_cost(cls, config: dict[str, Any]) -> ConfigCost:
+        # The layer and one Neuron per output.
+        return ConfigCost(parameters=(config["nin"] + config["bias"]) * config["nout"], modules=1 + config["nout"])
+
     def __init__(self, nin: int, nout: int, *, rng: RandomLike | Any = None, **kwargs: Any) -> None:
         _check_count("nin", nin)
         _check_count("nout", nout)
@@ -132,6 +178,8 @@ class Layer(Module):
 class Activation(Module):
     """An elementwise a = σ(z) with no parameters (used after batch norm)."""
 
+    config_schema: ClassVar[dict[str, ConfigCheck]] = {"name": choice(ACTIVATIONS)}
+
     def __init__(self, name: str = "relu") -> None:
         self.name = check_activation(name)
         self._sigma = activation_function(name)
@@ -149,6 +197,12 @@ class Activation(Module):
 
 class Sequential(Module):
     """Modules applied in order, kept in ``.layers`` (so names read ``layers.0…``)."""
+
+    config_schema: ClassVar[dict[str, ConfigCheck]] = {"layers": module_list}
+
+    @classmethod
+    def config_cost(cls, config: dict[str, Any]) -> ConfigCost:
+        return sum((config_cost(layer) for layer in config["layers"]), ConfigCost())
 
     def __init__(self, *layers: Module) -> None:
         for layer in layers:
@@ -185,6 +239,28 @@ class MLP(Sequential):
     With batch norm the model must be called on a batch in training mode. ``rng`` (an int seed
     or a ``random.Random``) makes the weights reproducible without touching global ``random``.
     """
+
+    config_schema: ClassVar[dict[str, ConfigCheck]] = {
+        "nin": width,
+        "nouts": widths,
+        "activation": choice(ACTIVATIONS),
+        "init": choice(INITS),
+        "bias": flag,
+        "batch_norm": flag,
+        "eps": positive,
+        "momentum": momentum,
+    }
+
+    @classmethod
+    def config_cost(cls, config: dict[str, Any]) -> ConfigCost:
+        sizes, bias = [config["nin"], *config["nouts"]], config["bias"]
+        cost = ConfigCost(modules=1)
+        for i, (nin, nout) in enumerate(itertools.pairwise(sizes)):
+            cost += Layer.config_cost({"nin": nin, "nout": nout, "bias": bias})
+            if config["batch_norm"] and i < len(config["nouts"]) - 1:
+                cost += BatchNorm1d.config_cost({"num_features": nout, "affine": True, "track_running_stats": True})
+                cost += ConfigCost()  # the Activation after it
+        return cost
 
     def __init__(self, nin: int, nouts: list[int], *, activation: str = "relu", init: str = "micrograd",
                  rng: RandomLike | Any = None, bias: bool = True, batch_norm: bool = False, eps: float = 1e-5,

@@ -7,7 +7,9 @@ gradient. The softmax family subtracts the row maximum m first — a constant, s
     log_softmax(z)ⱼ = (zⱼ − m) − log Σₖ e^(zₖ − m)
 
 Predictions may be Values or numbers, one sample's list or a batch (list of lists, numpy
-arrays); a shape mismatch or an impossible target is a ``ValueError`` naming it.
+arrays); a shape mismatch or an impossible target is a ``ValueError`` naming it, and so is a
+number beyond the float range (an int label like 10**400) and a ``cross_entropy`` with one
+logit per row (it needs one output per class). Infinite inputs give torch's inf or nan.
 """
 
 from __future__ import annotations
@@ -37,8 +39,31 @@ def _is_scalar(x: Any) -> bool:
     return isinstance(x, (Value, numbers.Real, np.number)) and not isinstance(x, np.ndarray)
 
 
-def _value(x: Any) -> Value:
-    return x if isinstance(x, Value) else Value(float(x))
+def _describe(x: Any) -> str:
+    """A short text for a number in an error message (a huge int is not printed in full)."""
+    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 64:
+        if x.bit_length() > 14_000:  # str() refuses ints over 4,300 digits
+            return f"an int of {x.bit_length():,} bits"
+        digits = str(abs(x))
+        return f"{'-' if x < 0 else ''}{digits[:12]}… ({len(digits)} digits)"
+    return f"{x!r:.60}"
+
+
+def _real(x: Any, what: str) -> float:
+    """The float of a Value or a number; a number beyond the float range is a ``ValueError`` naming it.
+
+    torch cannot hold such a number in a tensor at all ("Overflow when unpacking long").
+    """
+    if isinstance(x, Value):
+        return x.data
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError(f"{what} {_describe(x)} is too large for a float (|x| ≤ 1.8e308)") from None
+
+
+def _value(x: Any, what: str = "input element") -> Value:
+    return x if isinstance(x, Value) else Value(_real(x, what))
 
 
 def _flatten(x: Any, what: str) -> tuple[list[Any], tuple[int, ...]]:
@@ -46,7 +71,10 @@ def _flatten(x: Any, what: str) -> tuple[list[Any], tuple[int, ...]]:
     if isinstance(x, np.ndarray):
         if x.ndim > 2:
             raise ValueError(f"{what} must be at most 2-D, got an array of shape {x.shape}")
-        return x.astype(np.float64).ravel().tolist(), x.shape
+        try:
+            return x.astype(np.float64).ravel().tolist(), x.shape
+        except OverflowError:
+            raise ValueError(f"{what} holds an integer too large for a float (|x| ≤ 1.8e308)") from None
     if _is_scalar(x):
         return [x], ()
     if not isinstance(x, (list, tuple)):
@@ -85,8 +113,7 @@ def _check_reduction(reduction: Any) -> None:
 
 def _float_targets(target: Any, what: str) -> tuple[list[float], tuple[int, ...]]:
     flat, shape = _flatten(target, what)
-    values = [t.data if isinstance(t, Value) else float(t) for t in flat]
-    return values, shape
+    return [_real(t, f"{what} element") for t in flat], shape
 
 
 def _squeeze(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -133,7 +160,8 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Any:
     """C = (1/n) Σᵢ (aᵢ − yᵢ)²; ∂C/∂aᵢ = 2(aᵢ − yᵢ)/n. ``reduction='sum'`` drops the 1/n."""
     _check_reduction(reduction)
     pred, targ, _ = _pair(input, target, "mse_loss")
-    return _reduce([(_value(p) - t) ** 2 for p, t in zip(pred, targ)], reduction)
+    ys = [t if isinstance(t, Value) else _real(t, "mse_loss target") for t in targ]
+    return _reduce([(_value(p, "mse_loss input") - t) ** 2 for p, t in zip(pred, ys)], reduction)
 
 
 def hinge_loss(scores: Any, targets: Any, reduction: str = "mean") -> Any:
@@ -144,12 +172,12 @@ def hinge_loss(scores: Any, targets: Any, reduction: str = "mean") -> Any:
     """
     _check_reduction(reduction)
     pred, targ, _ = _pair(scores, targets, "hinge_loss")
-    ys = [t.data if isinstance(t, Value) else float(t) for t in targ]
+    ys = [_real(t, "hinge_loss target") for t in targ]
     bad = [y for y in ys if y not in (-1.0, 1.0)]
     if bad:
         raise ValueError(f"hinge_loss targets must be -1 or +1, got {bad[0]!r}; convert {{0, 1}} labels with "
                          "nn.to_pm1(y)")
-    return _reduce([(1 + -y * _value(s)).relu() for y, s in zip(ys, pred)], reduction)
+    return _reduce([(1 + -y * _value(s, "hinge_loss score")).relu() for y, s in zip(ys, pred)], reduction)
 
 
 def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "mean", *, weight: Any = None,
@@ -172,7 +200,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
     fname = "binary_cross_entropy_with_logits"
     _check_reduction(reduction)
     pred, targ, shape = _pair(input, target, fname)
-    ys = [t.data if isinstance(t, Value) else float(t) for t in targ]
+    ys = [_real(t, f"{fname} target") for t in targ]
     bad = [y for y in ys if not 0.0 <= y <= 1.0]
     if bad:
         raise ValueError(f"binary_cross_entropy_with_logits targets must be in [0, 1], got {bad[0]!r}")
@@ -180,7 +208,7 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, reduction: str = "
     ps = None if pos_weight is None else _broadcast(pos_weight, shape, fname, "pos_weight", positive=True)
     terms = []
     for i, (z, y) in enumerate(zip(pred, ys)):
-        z = _value(z)
+        z = _value(z, f"{fname} input")
         if ps is None:
             term = z.softplus() - z * y
         else:
@@ -199,13 +227,15 @@ def _rows(logits: Any, fname: str) -> tuple[list[list[Value]], bool]:
         raise ValueError(f"{fname} expects a row of logits or an N×C batch of rows, got shape {shape}")
     if not rows or not rows[0]:
         raise ValueError(f"{fname}: got an empty input")
-    return [[_value(z) for z in row] for row in rows], single
+    return [[_value(z, f"{fname} logit") for z in row] for row in rows], single
 
 
 def _shift_lse(row: list[Value]) -> tuple[list[Value], Value]:
     """sₖ = zₖ − m and log Σₖ e^sₖ, so that log softmax(z)ₖ = sₖ − lse."""
     m = max(z.data for z in row)
-    if math.isinf(m):
+    # A row of −inf only has no finite shift (its result is nan either way); a +inf logit is
+    # kept, so that its row is nan, as in torch.
+    if m == -math.inf:
         m = 0.0
     shifted = [z - m for z in row]
     return shifted, _sum(s.exp() for s in shifted).log()
@@ -233,7 +263,7 @@ def softmax(input: Any, dim: int = -1) -> list[Any]:
     out = []
     for row in rows:
         m = max(z.data for z in row)
-        if math.isinf(m):
+        if m == -math.inf:
             m = 0.0
         e = [(z - m).exp() for z in row]
         total = sum(e)
@@ -249,7 +279,12 @@ def _soft_nll(shifted: list[Value], lse: Value, coeffs: list[float]) -> Value:
 def _class_target(t: Any, n_classes: int, ignore_index: int) -> int | None:
     """The class of one integer target, or None if it equals ``ignore_index``."""
     t = t.data if isinstance(t, Value) else t
-    is_bool, tf = isinstance(t, (bool, np.bool_)), float(t)
+    is_bool = isinstance(t, (bool, np.bool_))
+    try:
+        tf = float(t)
+    except OverflowError:
+        raise ValueError(f"cross_entropy targets must be integer classes in [0, {n_classes}), got {_describe(t)}, "
+                         "too large even for a float") from None
     if tf == ignore_index and not is_bool:
         return None
     if is_bool or not tf.is_integer() or not 0 <= tf < n_classes:
@@ -282,6 +317,12 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean", *, weight: A
     _check_reduction(reduction)
     rows, single = _rows(input, "cross_entropy")
     n, n_classes = len(rows), len(rows[0])
+    if n_classes < 2:
+        # torch returns 0 here (softmax of one logit is 1), which trains nothing: a one-output model
+        # fed to cross_entropy is a mistake, the same one compiled mode reports.
+        raise ValueError(f"cross_entropy needs logits for at least 2 classes (N×C with C ≥ 2, one output per class), "
+                         f"got {n} row{'s' if n != 1 else ''} of 1 logit; for one output per sample use "
+                         "binary_cross_entropy_with_logits ('bce') or hinge_loss")
     if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
         raise TypeError(f"cross_entropy ignore_index must be an int, got {ignore_index!r}")
     if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, numbers.Real):
@@ -297,7 +338,9 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean", *, weight: A
     if single and _is_scalar(target):
         target = [target]
     tflat, tshape = _flatten(target, "cross_entropy target")
-    if tshape == (n, n_classes) or (single and n_classes > 1 and tshape == (n_classes,)):
+    if tshape == (n, n_classes) or (single and tshape == (n_classes,)):
+        if _integer_typed(target, tflat):
+            raise ValueError(_integer_probabilities_message(tshape, n, n_classes, single))
         return _reduce(_probability_terms(rows, tflat, w, eps, ignore_index), reduction)
     if len(tshape) == 2 and tshape[0] == n and tshape[1] != 1:  # (n, 1) reads as a column of classes, below
         raise ValueError(f"cross_entropy: probability targets need one row of {n_classes} per row of logits "
@@ -325,6 +368,22 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean", *, weight: A
     return _reduce(terms, reduction, None if plain else denominator)
 
 
+def _integer_typed(target: Any, flat: list[Any]) -> bool:
+    """Whether a target is integers (an int array, or Python/numpy ints): torch's dtype for class indices."""
+    if isinstance(target, np.ndarray):
+        return target.dtype.kind in "iu"
+    return all(isinstance(t, (int, np.integer)) and not isinstance(t, (bool, np.bool_)) for t in flat)
+
+
+def _integer_probabilities_message(tshape: tuple[int, ...], n: int, n_classes: int, single: bool) -> str:
+    what = f"one row of {n_classes} logits" if single else f"{n}×{n_classes} logits"
+    hint = (f" (a model with one output per sample gives one row of {n_classes} logits for a batch of "
+            f"{n_classes}: cross_entropy needs one output per class, at least 2; use 'bce' for one logit "
+            "per sample)") if single else ""
+    return (f"cross_entropy: an integer target of shape {tshape} for {what}; integer targets are class "
+            "indices (one per row of logits) and class probabilities must be floats, as in torch" + hint)
+
+
 def _probability_terms(rows: list[list[Value]], tflat: list[Any], w: list[float], eps: float,
                        ignore_index: int) -> list[Value]:
     """cross_entropy's ℓᵢ = −Σₖ wₖ·q′ᵢₖ·log pᵢₖ for rows of class probabilities qᵢ (see there)."""
@@ -332,7 +391,7 @@ def _probability_terms(rows: list[list[Value]], tflat: list[Any], w: list[float]
         raise ValueError(f"cross_entropy: ignore_index={ignore_index} is not supported with probability targets "
                          "(it would name a class); leave it at its default")
     n_classes = len(rows[0])
-    q = [t.data if isinstance(t, Value) else float(t) for t in tflat]
+    q = [_real(t, "cross_entropy probability target") for t in tflat]
     bad = [x for x in q if not 0.0 <= x <= 1.0]
     if bad:
         raise ValueError(f"cross_entropy probability targets must be in [0, 1], got {bad[0]!r}")

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from autograd_core import Value
+
+from .config_schema import MODULE_TYPES, ConfigCheck, ConfigCost
 
 __all__ = ["Module", "is_batch", "as_sample", "as_batch"]
 
@@ -80,6 +82,21 @@ class Module:
 
     buffer_names: tuple[str, ...] = ()
     training: bool = True
+    config_schema: ClassVar[dict[str, ConfigCheck]] = {}
+    """The keys of :meth:`config` but ``"type"``, each with its check (see :mod:`nn.config_schema`)."""
+    config_added_keys: ClassVar[dict[str, Any]] = {}
+    """Config keys added after files were first written, with the value a file without them meant."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # nn's own classes with a schema are the types a saved config may name (build() makes them).
+        if "config_schema" in vars(cls) and cls.__module__.split(".")[0] == __name__.split(".")[0]:
+            MODULE_TYPES[cls.__name__] = cls
+
+    @classmethod
+    def config_cost(cls, config: dict[str, Any]) -> ConfigCost:
+        """What building a checked ``config`` of this class allocates; by default the module alone."""
+        return ConfigCost()
 
     # -- calling ---------------------------------------------------------------------
     def forward(self, x: list[Any]) -> Any:

@@ -35,6 +35,15 @@ def _grad(p: Value) -> float:
     return float(g)
 
 
+def _divide(a: float, b: float) -> float:
+    """a / b with IEEE semantics, as torch computes it: x/0 is ±inf and 0/0 is nan, never an exception."""
+    if b != 0.0:
+        return a / b
+    if a == 0.0 or math.isnan(a):
+        return math.nan
+    return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
@@ -245,7 +254,8 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = max(state["max_exp_avg_sq"], second)
             second = state["max_exp_avg_sq"]
         denom = math.sqrt(second) / bias_correction2_sqrt + eps
-        p.data = p.data + (-(lr / bias_correction1)) * (state["exp_avg"] / denom)
+        # ε = 0 with g = 0 gives 0/0: nan, as in torch (the user asked for no safety margin).
+        p.data = p.data + (-(lr / bias_correction1)) * _divide(state["exp_avg"], denom)
 
 
 class AdamW(Adam):
@@ -300,7 +310,7 @@ class RMSprop(Optimizer):
         else:
             avg = math.sqrt(state["square_avg"]) + eps
         if mu > 0:
-            state["momentum_buffer"] = state["momentum_buffer"] * mu + g / avg
+            state["momentum_buffer"] = state["momentum_buffer"] * mu + _divide(g, avg)
             p.data = p.data - lr * state["momentum_buffer"]
         else:
-            p.data = p.data - lr * (g / avg)
+            p.data = p.data - lr * _divide(g, avg)

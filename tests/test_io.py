@@ -221,7 +221,7 @@ def first_weight(doc):
 
 
 CORRUPTIONS = {
-    "wrong_version": (lambda d: d.update(format_version=2), "reads only format_version 1"),
+    "wrong_version": (lambda d: d.update(format_version=3), "reads format_version 1 to 2"),
     "version_as_string": (lambda d: d.update(format_version="1"), "format_version '1'"),
     "version_as_bool": (lambda d: d.update(format_version=True), "format_version True"),
     "not_our_format": (lambda d: d.update(format="something else"), "is not a 'backprop-lab model' file"),
