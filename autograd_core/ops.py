@@ -161,6 +161,13 @@ def _min_derivative(B: Any, xs: Sequence[Any], out: Any) -> tuple[Any, Any]:
     return (B.where(a > b, 0.0, B.where(a == b, 0.5, 1.0)), B.where(a < b, 0.0, B.where(a == b, 0.5, 1.0)))
 
 
+def _elu_slope(B: Any, x: Any, scale: float, inv: float, positive: float) -> Any:
+    # ∂/∂x of the elu family: scale·e^(x·inv) below 0, ``positive`` above. At exactly 0 PyTorch
+    # takes the lower branch's value but a second derivative of 0: a constant there gives both.
+    d = B.data(x)
+    return B.where(d < 0, scale * B.exp(x * inv), B.where(d == 0, scale, positive))
+
+
 def _kink_at_integers(xs: Sequence[float]) -> float:
     return math.sin(math.pi * xs[0]) if math.isfinite(xs[0]) else 1.0
 
@@ -226,7 +233,7 @@ _TABLE += [
     _op("gelu_tanh", 1, _gelu_tanh, _gelu_tanh_derivative),
     _op("silu",     1, lambda B, x: x * B.sigmoid(x), _silu_derivative),
     _op("selu",     1, lambda B, x: SELU_SCALE * B.where(B.data(x) <= 0, SELU_ALPHA * B.expm1(x), x),
-        lambda B, xs, out: (B.where(B.data(xs[0]) <= 0, (SELU_SCALE * SELU_ALPHA) * B.exp(xs[0]), SELU_SCALE),),
+        lambda B, xs, out: (_elu_slope(B, xs[0], SELU_SCALE * SELU_ALPHA, 1.0, SELU_SCALE),),
         kink=lambda xs: xs[0]),
     _op("softsign", 1, lambda B, x: B.div(x, 1.0 + B.abs(x)), _softsign_derivative),
     # relu6(x + 3)/6: slope 1/6 strictly inside (−3, 3), 0 on and outside the corners (PyTorch).
@@ -234,11 +241,11 @@ _TABLE += [
         lambda B, x: B.where(B.data(x) <= -3.0, 0.0, B.where(B.data(x) >= 3.0, 1.0, x / 6.0 + 0.5)),
         lambda B, xs, out: (B.where((B.data(xs[0]) > -3.0) & (B.data(xs[0]) < 3.0), 1.0 / 6.0, 0.0),),
         kink=_kink_at_three),
-    # x·relu6(x + 3)/6: x/3 + 1/2 on [−3, 3] (PyTorch's closed interval), 0 below, 1 above;
-    # 0·x below −3 so that x = −inf reads nan, as PyTorch's x·0.
+    # x·relu6(x + 3)/6: x/3 + 1/2 strictly inside (−3, 3), 0 from −3 down, 1 from 3 up (nan: 1),
+    # as PyTorch; 0·x below −3 so that x = −inf reads nan, as PyTorch's x·0.
     _op("hardswish", 1,
         lambda B, x: B.where(B.data(x) <= -3.0, 0.0 * x, B.where(B.data(x) >= 3.0, x, x * (x + 3.0) / 6.0)),
-        lambda B, xs, out: (B.where(B.data(xs[0]) < -3.0, 0.0, B.where(B.data(xs[0]) <= 3.0, xs[0] / 3.0 + 0.5, 1.0)),),
+        lambda B, xs, out: (B.where(B.data(xs[0]) <= -3.0, 0.0, B.where(B.data(xs[0]) < 3.0, xs[0] / 3.0 + 0.5, 1.0)),),
         kink=_kink_at_three),
     _op("mish",     1, lambda B, x: x * B.tanh(B.softplus(x)), _mish_derivative),
     # log σ(x) = −softplus(−x); ∂/∂x = σ(−x)
@@ -294,7 +301,7 @@ def elu_op(alpha: float = 1.0) -> Op:
         f"elu({_number_text(alpha)})",
         1,
         lambda B, x: B.where(B.data(x) <= 0, alpha * B.expm1(x), x),
-        lambda B, xs, out: (B.where(B.data(xs[0]) <= 0, alpha * B.exp(xs[0]), 1.0),),
+        lambda B, xs, out: (_elu_slope(B, xs[0], alpha, 1.0, 1.0),),
         kink=lambda xs: xs[0],
         factory="elu_op",
         params=(alpha,),
@@ -312,7 +319,7 @@ def celu_op(alpha: float = 1.0) -> Op:
         f"celu({_number_text(alpha)})",
         1,
         lambda B, x: B.where(B.data(x) <= 0, alpha * B.expm1(x * inv), x),
-        lambda B, xs, out: (B.where(B.data(xs[0]) <= 0, B.exp(xs[0] * inv), 1.0),),
+        lambda B, xs, out: (_elu_slope(B, xs[0], 1.0, inv, 1.0),),
         kink=lambda xs: xs[0],
         factory="celu_op",
         params=(alpha,),
@@ -370,9 +377,10 @@ def _from_factory_name(name: str) -> Op | None:
         return None
     try:
         params = [float(p) for p in rest[:-1].split(",")]
-        return _FACTORIES[head](*params)
+        made = _FACTORIES[head](*params)
     except (TypeError, ValueError):
         return None
+    return made if len(made.params) == len(params) else None
 
 
 def op_by_name(name: str) -> Op:
