@@ -12,15 +12,13 @@ from typing import Any
 
 from autograd_core import Value
 
+from .activations import activation_function, activation_spec, check_activation
 from .batchnorm import BatchNorm1d
-from .init import RandomLike, activation_function, check_activation, check_init, draw_weights, resolve_rng
+from .init import RandomLike, check_init, draw_weights, resolve_rng
 from .module import Module
 
 __all__ = ["Neuron", "Layer", "Activation", "Sequential", "MLP", "build"]
 
-_NEURON_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU", "linear": "Linear"}
-_MODULE_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU",
-                 "linear": "Identity"}
 
 
 def _check_count(name: str, n: Any) -> int:
@@ -37,9 +35,9 @@ def _check_width(x: list[Any], nin: int, who: str) -> None:
 class Neuron(Module):
     """One unit: z = w·x + b = b + w₀x₀ + w₁x₁ + …, then a = σ(z).
 
-    ``nonlin=True`` means ReLU (micrograd); ``activation`` overrides it with any of
-    ``'relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear'``. Weights are drawn in order from
-    ``rng`` (global :mod:`random` by default) with scheme ``init``; the bias starts at 0.
+    ``nonlin=True`` means ReLU (micrograd); ``activation`` overrides it with any name of
+    ``nn.activations.ACTIVATIONS`` (``'tanh'``, ``'gelu'``, ``'linear'`` …). Weights are drawn
+    in order from ``rng`` (global :mod:`random` by default) with scheme ``init``; the bias starts at 0.
     """
 
     def __init__(self, nin: int, nonlin: bool = True, *, activation: str | None = None, init: str = "micrograd",
@@ -83,7 +81,7 @@ class Neuron(Module):
                 "init": self.init}
 
     def __repr__(self) -> str:
-        return f"{_NEURON_NAMES[self.activation]}Neuron({len(self.w)})"
+        return f"{activation_spec(self.activation).title}Neuron({len(self.w)})"
 
 
 class Layer(Module):
@@ -144,7 +142,7 @@ class Activation(Module):
         return {"type": "Activation", "name": self.name}
 
     def __repr__(self) -> str:
-        return f"{_MODULE_NAMES[self.name]}()"
+        return activation_spec(self.name).module_repr
 
 
 class Sequential(Module):
