@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .activations import ACTIVATIONS
 from .expr import FUNCTIONS, Expression, ExpressionError, parse_expression
 
 __all__ = ["main", "build_parser"]
@@ -30,7 +31,6 @@ __all__ = ["main", "build_parser"]
 GRAPH_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 DATASETS = ("moons", "circles", "xor", "spiral", "gaussians")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
 LOSSES = ("hinge", "bce", "mse")
 # Learning rates that train the default network well in 100 steps; sgd's is micrograd's.
 DEFAULT_LR = {"sgd": 1.0, "momentum": 0.1, "adam": 0.05, "adamw": 0.05, "rmsprop": 0.01}
@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--noise", type=_nonnegative_float, default=0.1, help="noise added to the points")
     train.add_argument("--layers", type=_layer_sizes, default="16,16", metavar="SIZES",
                        help="hidden layer sizes, comma separated (an output layer of 1 is added)")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="σ of the hidden layers")
+    train.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"], default="relu",
+                       help="σ of the hidden layers")
     train.add_argument("--loss", choices=LOSSES, default="hinge",
                        help="hinge = max(0, 1 − y·score); bce = cross-entropy on sigmoid(score); mse")
     train.add_argument("--alpha", type=_nonnegative_float, default=1e-4, help="L2 penalty α·Σw² added to the loss")

@@ -35,7 +35,8 @@ from typing import Any
 
 from autograd_core import Value
 
-from .init import ACTIVATIONS, INITS
+from .activations import ACTIVATIONS
+from .init import INITS
 from .layers import build
 from .module import Module
 from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
