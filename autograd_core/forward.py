@@ -26,9 +26,10 @@ import numpy as np
 from .backends import VALUE
 from .functional import _NESTING
 from .graph import topological_order
+from .modes import enable_grad
 from .value import Value, to_float
 
-__all__ = ["jvp", "push_forward"]
+__all__ = ["jvp", "push_forward", "sweep_forward", "forward_order"]
 
 
 def push_forward(outputs: Sequence[Value], inputs: Sequence[Value], tangents: Sequence[Any], *,
@@ -40,6 +41,12 @@ def push_forward(outputs: Sequence[Value], inputs: Sequence[Value], tangents: Se
     ``create_graph=True`` the local derivatives are recorded Values, so the tangents are
     differentiable again (forward-over-reverse, ``jvp`` inside ``grad``).
     """
+    return sweep_forward(forward_order(outputs, inputs), outputs, inputs, tangents, create_graph=create_graph)
+
+
+def sweep_forward(order: Sequence[Value], outputs: Sequence[Value], inputs: Sequence[Value],
+                  tangents: Sequence[Any], *, create_graph: bool = False) -> tuple[Any, ...]:
+    """:func:`push_forward` over an ``order`` from :func:`forward_order` (reused for many tangents)."""
     if len(inputs) != len(tangents):
         raise ValueError(f"push_forward: {len(inputs)} inputs but {len(tangents)} tangents")
     dot: dict[int, Any] = {}
@@ -48,7 +55,7 @@ def push_forward(outputs: Sequence[Value], inputs: Sequence[Value], tangents: Se
             raise TypeError(f"push_forward: inputs must be Values, got {type(x).__name__}")
         dot[id(x)] = dot[id(x)] + t if id(x) in dot else t
     seeded = set(dot)
-    for node in _order(outputs, inputs):
+    for node in order:
         if id(node) in seeded or node.fn is None:
             continue
         parents = node.parents
@@ -63,16 +70,19 @@ def push_forward(outputs: Sequence[Value], inputs: Sequence[Value], tangents: Se
     return tuple(dot.get(id(out), 0.0) for out in outputs)
 
 
-def _order(outputs: Sequence[Value], inputs: Sequence[Value]) -> list[Value]:
-    # Each output's order is topological; merging them first-seen keeps every parent first.
-    seen: set[int] = set()
-    merged: list[Value] = []
-    for out in outputs:
-        for node in topological_order(out, stop_at=inputs):
-            if id(node) not in seen:
-                seen.add(id(node))
-                merged.append(node)
-    return merged
+def forward_order(outputs: Sequence[Value], inputs: Sequence[Value]) -> list[Value]:
+    """Every node the outputs depend on, parents first, walked once however many outputs share it.
+
+    The walk starts from one root that reaches every output (their sum, recorded here), so a
+    subgraph shared by m outputs is visited once, not m times; ``inputs`` are not walked past.
+    """
+    if len(outputs) == 1:
+        return topological_order(outputs[0], stop_at=inputs)
+    with enable_grad():
+        root = outputs[0]
+        for out in outputs[1:]:
+            root = root + out
+    return topological_order(root, stop_at=inputs)
 
 
 # -- arguments and results as nested lists of scalars ---------------------------------------
@@ -143,7 +153,8 @@ def call(f: Callable[..., Any], args: Sequence[Any]) -> Any:
     """``f(*args)`` counted as a nested call, so transforms inside ``f`` keep their graphs."""
     _NESTING.depth += 1
     try:
-        return f(*args)
+        with enable_grad():  # the transforms need f's graph, even when called under no_grad
+            return f(*args)
     finally:
         _NESTING.depth -= 1
 

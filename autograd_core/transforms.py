@@ -24,7 +24,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from .backward import gradients
-from .forward import as_leaves, call, flatten, is_nested, jvp, output_values, push_forward, unflatten
+from .forward import (
+    as_leaves,
+    call,
+    flatten,
+    forward_order,
+    is_nested,
+    jvp,
+    output_values,
+    push_forward,
+    sweep_forward,
+    unflatten,
+)
 from .value import Value, to_float
 
 __all__ = ["vjp", "jvp", "jacrev", "jacfwd", "jacobian", "hessian", "hvp"]
@@ -109,8 +120,9 @@ def _jacobian_transform(f: Callable[..., Any], argnums: int | Sequence[int], mod
         forward = mode == "forward" or (mode == "auto" and len(leaves) < len(outs))
         # rows[k][j] = ∂outₖ/∂xⱼ, by columns (one forward sweep per input) or rows (one reverse per output)
         if forward:
-            columns = [push_forward(outs, leaves, [1.0 if i == j else 0.0 for i in range(len(leaves))],
-                                    create_graph=nested) for j in range(len(leaves))]
+            order = forward_order(outs, leaves)
+            columns = [sweep_forward(order, outs, leaves, [1.0 if i == j else 0.0 for i in range(len(leaves))],
+                                     create_graph=nested) for j in range(len(leaves))]
             rows = [[columns[j][k] for j in range(len(leaves))] for k in range(len(outs))]
         else:
             rows = [list(gradients(o, leaves, create_graph=nested)) if leaves else [] for o in outs]

@@ -149,7 +149,7 @@ def test_jacobian_sweeps_in_the_cheaper_direction(monkeypatch, n_in, n_out, expe
     import autograd_core.transforms as tr
 
     calls = {"forward": 0, "reverse": 0}
-    real_push, real_grads = tr.push_forward, tr.gradients
+    real_push, real_grads = tr.sweep_forward, tr.gradients
 
     def push(*a, **k):
         calls["forward"] += 1
@@ -159,7 +159,7 @@ def test_jacobian_sweeps_in_the_cheaper_direction(monkeypatch, n_in, n_out, expe
         calls["reverse"] += 1
         return real_grads(*a, **k)
 
-    monkeypatch.setattr(tr, "push_forward", push)
+    monkeypatch.setattr(tr, "sweep_forward", push)
     monkeypatch.setattr(tr, "gradients", grads)
     f = lambda x: [sum(x) * (k + 1) for k in range(n_out)]
     J = jacobian(f)([0.5] * n_in)
@@ -223,3 +223,22 @@ def test_constant_outputs_have_zero_derivatives():
     assert jvp(lambda x: 3.0, (1.0,), (1.0,)) == (3.0, 0.0)
     _allclose(jacfwd(lambda x: [x, 2.0])(1.0), [1.0, 0.0], rtol=0, atol=0)
     assert list(itertools.chain(jacrev(lambda x: [x[0], 2.0])([1.0, 2.0]).ravel())) == [1.0, 0.0, 0.0, 0.0]
+
+
+def test_transforms_record_their_graph_even_under_no_grad():
+    with ag.no_grad():
+        assert jvp(lambda x: x * x, (3.0,), (1.0,)) == (9.0, 6.0)
+        assert jacrev(lambda x: [x * x, x.sin()])(0.0).tolist() == [0.0, 1.0]
+
+
+def test_outputs_sharing_a_subgraph_are_walked_once():
+    from autograd_core.forward import forward_order
+
+    x = Value(0.3)
+    h = x
+    for _ in range(50):
+        h = h.tanh()
+    outs = [h * k for k in range(1, 6)]
+    order = forward_order(outs, [x])
+    assert len({id(n) for n in order}) == len(order)
+    assert all(any(o is n for n in order) for o in outs) and order.index(h) < min(order.index(o) for o in outs)
