@@ -172,7 +172,9 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     nested = is_nested(primals, tangents)
-    args, leaves, seeds = [], [], []
+    args: list[Any] = []
+    leaves: list[Value] = []
+    seeds: list[Any] = []
     for i, (p, t) in enumerate(zip(primals, tangents)):
         arg, xs, shape = as_leaves(p, f"primals[{i}]")
         ts, tshape = flatten(t, f"tangents[{i}]")
