@@ -213,3 +213,13 @@ def test_float_table_functions_never_raise_on_any_float():
     for op in OPS.values():
         for xs in [(x,) * op.arity for x in SPECIAL]:
             assert isinstance(op.forward(FLOAT, *xs), float)
+
+
+@pytest.mark.parametrize(("f", "xs"), [
+    (lambda x: x.floor(), [1.0]), (lambda x: x.round(), [0.5]), (lambda x: x.sign(), [0.0]),
+    (lambda x: x.clamp(-1, 1), [1.0]), (lambda x: x.hardtanh(), [-1.0]), (lambda x: x.hardswish(), [3.0]),
+    (lambda a, b: a % b, [6.0, 3.0]), (lambda a, b: a.fmod(b), [-6.0, 3.0]),
+])
+def test_gradcheck_reports_the_jumps_and_corners_of_piecewise_ops_as_kinks(f, xs):
+    with pytest.warns(ag.GradcheckWarning, match="kink"):
+        assert ag.gradcheck(f, xs)
