@@ -207,7 +207,8 @@ _TABLE += [
     _op("log2",     1, lambda B, x: B.log2(x),      lambda B, xs, out: (B.div(1.0, xs[0] * _LN2),)),
     _op("log10",    1, lambda B, x: B.log10(x),     lambda B, xs, out: (B.div(1.0, xs[0] * _LN10),)),
     _op("log1p",    1, lambda B, x: B.log1p(x),     lambda B, xs, out: (B.div(1.0, 1.0 + xs[0]),)),
-    _op("expm1",    1, lambda B, x: B.expm1(x),     lambda B, xs, out: (out + 1.0,)),
+    # eˣ itself, not PyTorch's 1 + expm1(x), which keeps no correct digit below x ≈ −36.
+    _op("expm1",    1, lambda B, x: B.expm1(x),     lambda B, xs, out: (B.exp(xs[0]),)),
     _op("exp2",     1, lambda B, x: B.exp2(x),      lambda B, xs, out: (out * _LN2,)),
     _op("square",   1, lambda B, x: x * x,          lambda B, xs, out: (2.0 * xs[0],)),
     _op("reciprocal", 1, lambda B, x: B.div(1.0, x), lambda B, xs, out: (-(out * out),)),

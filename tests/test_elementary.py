@@ -88,6 +88,13 @@ def test_remainder_follows_pythons_sign_rule_and_torchs_derivative(a, b):
     assert (Value(a) % b).data == a % b and (a % Value(b)).data == a % b
 
 
+@pytest.mark.parametrize("x", [-30.0, -40.0, -700.0])
+def test_expm1_derivative_keeps_its_digits_far_below_zero(x):
+    v = Value(x)
+    v.expm1().backward()
+    assert v.grad == pytest.approx(math.exp(x), rel=1e-15)
+
+
 def test_fmod_keeps_the_sign_of_the_dividend():
     x, y = Value(-5.0), Value(3.0)
     r = x.fmod(y)
