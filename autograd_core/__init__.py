@@ -6,6 +6,7 @@
     a.backward()                    # fills .grad with ∂a/∂node by the chain rule
 """
 
+from . import vmath
 from .backward import gradients
 from .check import (
     GradcheckError,
@@ -19,12 +20,15 @@ from .check import (
 )
 from .compile import CompileCheckError, CompiledFunction, CompileError, compile
 from .draw import draw_dot, draw_graph, value_labels
+from .forward import jvp
 from .function import Function, FunctionCtx
 from .functional import grad, value_and_grad
 from .graph import edges, nodes, topological_order
+from .graphviz_setup import use_graphviz_pure_if_no_dot
 from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .ops import OPS, Op
 from .steps import BackwardSnapshot, BackwardStep, backward_steps
+from .transforms import hessian, hvp, jacfwd, jacobian, jacrev, vjp
 from .value import Value
 
 __all__ = [
@@ -62,4 +66,14 @@ __all__ = [
     "CompiledFunction",
     "CompileError",
     "CompileCheckError",
+    "vmath",
+    "jvp",
+    "vjp",
+    "jacrev",
+    "jacfwd",
+    "jacobian",
+    "hessian",
+    "hvp",
 ]
+
+use_graphviz_pure_if_no_dot()

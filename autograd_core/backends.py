@@ -103,6 +103,138 @@ def _float_cos(x: float) -> float:
     return math.cos(x) if not math.isinf(x) else _NAN
 
 
+# -- elementary functions (IEEE at every edge: a domain error is nan, an overflow ±inf) --
+def _domain(f: Any) -> Any:
+    """``f`` with ``math``'s ValueError read as nan (a domain error) and OverflowError as inf."""
+
+    def g(x: float) -> float:
+        try:
+            return f(x)
+        except ValueError:
+            return _NAN
+        except OverflowError:
+            return _INF
+
+    g.__name__ = f.__name__
+    return g
+
+
+def _float_tan(x: float) -> float:
+    return math.tan(x) if not math.isinf(x) else _NAN
+
+
+def _float_sinh(x: float) -> float:
+    try:
+        return math.sinh(x)
+    except OverflowError:
+        return math.copysign(_INF, x)
+
+
+def _float_atanh(x: float) -> float:
+    if x == 1.0 or x == -1.0:
+        return math.copysign(_INF, x)
+    return math.atanh(x) if -1.0 < x < 1.0 else _NAN
+
+
+def _float_log_base(log: Any) -> Any:
+    def f(x: float) -> float:
+        if x > 0.0:
+            return log(x)
+        return -_INF if x == 0.0 else _NAN
+
+    f.__name__ = log.__name__
+    return f
+
+
+def _float_log1p(x: float) -> float:
+    if x > -1.0:
+        return math.log1p(x)
+    return -_INF if x == -1.0 else _NAN
+
+
+def _float_exp2(x: float) -> float:
+    try:
+        return math.pow(2.0, x)
+    except OverflowError:
+        return _INF
+
+
+def _signed_zero(r: float, x: float) -> float:
+    # floor(-0.5) is -1 but ceil(-0.5) and rint(-0.4) are -0.0 in IEEE; int() loses that sign.
+    return math.copysign(0.0, x) if r == 0.0 else r
+
+
+def _float_floor(x: float) -> float:
+    return _signed_zero(float(math.floor(x)), x) if math.isfinite(x) else x
+
+
+def _float_ceil(x: float) -> float:
+    return _signed_zero(float(math.ceil(x)), x) if math.isfinite(x) else x
+
+
+def _float_round(x: float) -> float:
+    # Half to even, as torch.round, numpy.rint and Python's round.
+    return _signed_zero(float(round(x)), x) if math.isfinite(x) else x
+
+
+def _float_fmod(a: float, b: float) -> float:
+    # C fmod: the sign of a; nan for b = 0 or a = ±inf.
+    try:
+        return math.fmod(a, b)
+    except ValueError:
+        return _NAN
+
+
+def _float_remainder(a: float, b: float) -> float:
+    # Python's a % b (the sign of b), computed as torch.remainder does, so also IEEE at b = 0.
+    mod = _float_fmod(a, b)
+    if mod != 0.0 and (b < 0.0) != (mod < 0.0):
+        mod += b
+    return mod
+
+
+def _float_floordiv(a: float, b: float) -> float:
+    # ⌊a/b⌋ consistent with remainder: a = b·⌊a/b⌋ + a % b (torch's div(rounding_mode="floor")).
+    if b == 0.0:
+        return _float_div(a, b)
+    mod = _float_fmod(a, b)
+    div = (a - mod) / b
+    if mod != 0.0 and (b < 0.0) != (mod < 0.0):
+        div -= 1.0
+    if div != div or math.isinf(div):
+        return div
+    if div == 0.0:
+        return math.copysign(0.0, a / b)
+    q = float(math.floor(div))
+    return q + 1.0 if div - q > 0.5 else q
+
+
+def _float_truncdiv(a: float, b: float) -> float:
+    q = _float_div(a, b)
+    return float(math.trunc(q)) if math.isfinite(q) else q
+
+
+def _float_maximum(a: float, b: float) -> float:
+    if a != a or b != b:
+        return _NAN
+    return a if a >= b else b
+
+
+def _float_minimum(a: float, b: float) -> float:
+    if a != a or b != b:
+        return _NAN
+    return a if a <= b else b
+
+
+def _float_logaddexp(a: float, b: float) -> float:
+    # log(eᵃ + eᵇ) = max + log1p(e^-|a-b|); equal infinities are returned as they are.
+    if math.isinf(a) and a == b:
+        return a
+    if a != a or b != b:
+        return _NAN
+    return (a if a >= b else b) + math.log1p(math.exp(-abs(a - b)))
+
+
 def _where(cond: Any, a: Any, b: Any) -> Any:
     return a if cond else b
 
@@ -130,6 +262,33 @@ class FLOAT:
     pow = staticmethod(_float_pow)
     where = staticmethod(_where)
     data = staticmethod(_identity)
+    tan = staticmethod(_float_tan)
+    sinh = staticmethod(_float_sinh)
+    cosh = staticmethod(_domain(math.cosh))
+    asin = staticmethod(_domain(math.asin))
+    acos = staticmethod(_domain(math.acos))
+    atan = staticmethod(math.atan)
+    asinh = staticmethod(math.asinh)
+    acosh = staticmethod(_domain(math.acosh))
+    atanh = staticmethod(_float_atanh)
+    atan2 = staticmethod(math.atan2)
+    hypot = staticmethod(math.hypot)
+    log2 = staticmethod(_float_log_base(math.log2))
+    log10 = staticmethod(_float_log_base(math.log10))
+    log1p = staticmethod(_float_log1p)
+    expm1 = staticmethod(_domain(math.expm1))
+    exp2 = staticmethod(_float_exp2)
+    erf = staticmethod(math.erf)
+    floor = staticmethod(_float_floor)
+    ceil = staticmethod(_float_ceil)
+    round = staticmethod(_float_round)
+    fmod = staticmethod(_float_fmod)
+    remainder = staticmethod(_float_remainder)
+    floordiv = staticmethod(_float_floordiv)
+    truncdiv = staticmethod(_float_truncdiv)
+    maximum = staticmethod(_float_maximum)
+    minimum = staticmethod(_float_minimum)
+    logaddexp = staticmethod(_float_logaddexp)
 
 
 def _raw(x: Any) -> float:
@@ -156,6 +315,12 @@ class VALUE:
     pow = staticmethod(lambda a, b: a**b)
     where = staticmethod(_where)
     data = staticmethod(_raw)
+    sinh = staticmethod(lambda x: x.sinh())
+    cosh = staticmethod(lambda x: x.cosh())
+    erf = staticmethod(lambda x: x.erf())
+    # Piecewise constant: zero derivative, so the raw float is the whole story.
+    floordiv = staticmethod(lambda a, b: _float_floordiv(_raw(a), _raw(b)))
+    truncdiv = staticmethod(lambda a, b: _float_truncdiv(_raw(a), _raw(b)))
 
 
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -173,6 +338,28 @@ def _np_pow(a: np.ndarray, b: Any) -> np.ndarray:
     out = np.power(a, b)
     half = b == 0.5
     return np.where(half & (a == -np.inf), np.inf, np.where(half & (a == 0.0), 0.0, out))
+
+
+def _np_remainder(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    mod = np.fmod(a, b)
+    return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
+
+
+def _np_floordiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # _float_floordiv, elementwise.
+    mod = np.fmod(a, b)
+    div = (a - mod) / b - ((mod != 0) & ((b < 0) != (mod < 0)))
+    q = np.floor(div)
+    q = np.where(div - q > 0.5, q + 1.0, q)
+    q = np.where(div == 0, np.copysign(0.0, np.divide(a, b)), q)
+    return np.where(b == 0, np.divide(a, b), q)
+
+
+def _np_signed_zero(r: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.where(r == 0, np.copysign(0.0, x), r)
+
+
+_np_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
 class NUMPY:
@@ -194,3 +381,30 @@ class NUMPY:
     pow = staticmethod(_np_pow)
     where = staticmethod(np.where)
     data = staticmethod(_identity)
+    tan = staticmethod(np.tan)
+    sinh = staticmethod(np.sinh)
+    cosh = staticmethod(np.cosh)
+    asin = staticmethod(np.arcsin)
+    acos = staticmethod(np.arccos)
+    atan = staticmethod(np.arctan)
+    asinh = staticmethod(np.arcsinh)
+    acosh = staticmethod(np.arccosh)
+    atanh = staticmethod(np.arctanh)
+    atan2 = staticmethod(np.arctan2)
+    hypot = staticmethod(np.hypot)
+    log2 = staticmethod(np.log2)
+    log10 = staticmethod(np.log10)
+    log1p = staticmethod(np.log1p)
+    expm1 = staticmethod(np.expm1)
+    exp2 = staticmethod(np.exp2)
+    erf = staticmethod(_np_erf)
+    floor = staticmethod(lambda x: _np_signed_zero(np.floor(x), x))
+    ceil = staticmethod(lambda x: _np_signed_zero(np.ceil(x), x))
+    round = staticmethod(lambda x: _np_signed_zero(np.rint(x), x))
+    fmod = staticmethod(np.fmod)
+    remainder = staticmethod(_np_remainder)
+    floordiv = staticmethod(_np_floordiv)
+    truncdiv = staticmethod(lambda a, b: np.trunc(np.divide(a, b)))
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+    logaddexp = staticmethod(np.logaddexp)

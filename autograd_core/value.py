@@ -23,6 +23,7 @@ from typing import Any, Union
 import numpy as np
 
 from .backends import FLOAT
+from .elementary import ElementaryOps
 from .modes import ACTIVE, STATE
 from .ops import OPS, Op, leaky_relu_op, pow_const
 
@@ -167,7 +168,7 @@ def _record2(fn: Op, x: Value, y: Value) -> Value:
     return v
 
 
-class Value:
+class Value(ElementaryOps):
     """A scalar in the computation graph: ``data``, ``grad``, ``parents``, ``op``, ``label``.
 
     ``Value(data, label="")`` makes a leaf. Arithmetic with numbers or Values records a new
@@ -176,7 +177,11 @@ class Value:
     identity, so Values can be keys of dicts and members of sets.
     """
 
-    __slots__ = ("data", "grad", "label", "_fn", "_seq", "_x0", "_d0", "_x1", "_d1", "_rest", "__weakref__")
+    # "__dict__" lets code written for micrograd hang its own attributes on a node (an optimizer's
+    # p.m, a drawing's colour); the dict is only created when one is set, so unused it costs one
+    # pointer per node.
+    __slots__ = ("data", "grad", "label", "_fn", "_seq", "_x0", "_d0", "_x1", "_d1", "_rest", "__weakref__",
+                 "__dict__")
     # Let numpy hand mixed expressions back to Value's reflected operators
     # (np.float64(2) * x is a Value, np.array([...]) * x a clear TypeError).
     __array_ufunc__ = None
@@ -350,9 +355,6 @@ class Value:
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
-    def __float__(self) -> float:
-        return self.data
-
     # -- backward ----------------------------------------------------------------------
     def backward(self, grad: Any = 1.0, *, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every node with ∂self/∂node, in reverse topological order.
@@ -364,6 +366,16 @@ class Value:
         from .backward import backward
 
         backward(self, grad, create_graph=create_graph)
+
+    def _backward(self) -> None:
+        """This node's own chain-rule step, as micrograd's: ∂C/∂xᵢ += ∂self/∂xᵢ · ∂C/∂self.
+
+        ``o.grad = 1.0; o._backward(); n._backward()`` … walks backprop by hand, one node at a
+        time; on a leaf it does nothing. ``backward()`` applies the same step to every node.
+        """
+        g = self.grad
+        for parent, local in zip(self.parents, self.local_grads):
+            parent.grad += local * g
 
     def zero_grad(self) -> None:
         """Set this node's ``grad`` to 0.0."""

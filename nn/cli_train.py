@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .activations import ACTIVATIONS
 from .init import INITS
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
 
 DATASETS = ("moons", "circles", "xor", "spiral", "gaussians")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+HIDDEN_ACTIVATIONS = [name for name in ACTIVATIONS if name != "linear"]
 LOSSES = ("hinge", "bce", "mse")
 
 MAX_WIDTH = 1024
@@ -184,7 +185,7 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
     train.add_argument("--noise", type=_noise, default=0.1, help=f"noise added to the points, 0 to {MAX_NOISE:g}")
     train.add_argument("--layers", type=_layer_sizes, default="16,16", metavar="SIZES",
                        help="hidden layer sizes, comma separated (an output layer of 1 is added)")
-    train.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="σ of the hidden layers")
+    train.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="σ of the hidden layers")
     train.add_argument("--init", choices=INITS, default="micrograd",
                        help="initial weights: micrograd = U(−1, 1); xavier = U(±√(6/(fan_in+fan_out))) for "
                             "tanh/sigmoid; he = U(±√(6/fan_in)) for ReLU; *_normal the Gaussian versions")

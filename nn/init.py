@@ -1,4 +1,4 @@
-"""Weight initialisation and activation functions a = σ(z) for neurons and layers.
+"""Weight initialisation for neurons and layers (activations a = σ(z) live in ``nn.activations``).
 
 Initialisation schemes draw one number per weight, in order, from a ``random.Random`` (or the
 global :mod:`random` module, which is what micrograd uses):
@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
 from typing import Any, Union
 
-from autograd_core import Value
+from .activations import ACTIVATIONS, activation_function, check_activation
 
 __all__ = [
     "ACTIVATIONS",
@@ -34,28 +33,7 @@ __all__ = [
 
 RandomLike = Union[int, random.Random, None]
 
-ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 INITS: tuple[str, ...] = ("micrograd", "xavier", "he", "xavier_normal", "he_normal")
-
-def identity(z: Value) -> Value:
-    """The linear "activation" a = z (a named function, so models stay picklable)."""
-    return z
-
-
-_ACTIVATION_FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    "relu": Value.relu,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "leaky_relu": Value.leaky_relu,
-    "linear": identity,
-}
-
-
-def check_activation(name: Any) -> str:
-    """``name`` if it is a known activation, else ``ValueError`` listing the known ones."""
-    if name not in _ACTIVATION_FUNCTIONS:
-        raise ValueError(f"unknown activation {name!r}; expected one of {list(ACTIVATIONS)}")
-    return name
 
 
 def check_init(name: Any) -> str:
@@ -63,11 +41,6 @@ def check_init(name: Any) -> str:
     if name not in INITS:
         raise ValueError(f"unknown init {name!r}; expected one of {list(INITS)}")
     return name
-
-
-def activation_function(name: str) -> Callable[[Value], Value]:
-    """The function a = σ(z) for an activation name (``"linear"`` is the identity)."""
-    return _ACTIVATION_FUNCTIONS[check_activation(name)]
 
 
 def resolve_rng(rng: RandomLike) -> Any:

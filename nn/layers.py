@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from autograd_core import Value
 
+from .activations import ACTIVATIONS, activation_function, activation_spec, check_activation
 from .batchnorm import BatchNorm1d
 from .config_schema import (
     ConfigCheck,
@@ -26,23 +27,11 @@ from .config_schema import (
     width,
     widths,
 )
-from .init import (
-    ACTIVATIONS,
-    INITS,
-    RandomLike,
-    activation_function,
-    check_activation,
-    check_init,
-    draw_weights,
-    resolve_rng,
-)
+from .init import INITS, RandomLike, check_init, draw_weights, resolve_rng
 from .module import Module
 
 __all__ = ["Neuron", "Layer", "Activation", "Sequential", "MLP", "build"]
 
-_NEURON_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU", "linear": "Linear"}
-_MODULE_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU",
-                 "linear": "Identity"}
 
 
 def _check_count(name: str, n: Any) -> int:
@@ -59,9 +48,9 @@ def _check_width(x: list[Any], nin: int, who: str) -> None:
 class Neuron(Module):
     """One unit: z = w·x + b = b + w₀x₀ + w₁x₁ + …, then a = σ(z).
 
-    ``nonlin=True`` means ReLU (micrograd); ``activation`` overrides it with any of
-    ``'relu', 'tanh', 'sigmoid', 'leaky_relu', 'linear'``. Weights are drawn in order from
-    ``rng`` (global :mod:`random` by default) with scheme ``init``; the bias starts at 0.
+    ``nonlin=True`` means ReLU (micrograd); ``activation`` overrides it with any name of
+    ``nn.activations.ACTIVATIONS`` (``'tanh'``, ``'gelu'``, ``'linear'`` …). Weights are drawn
+    in order from ``rng`` (global :mod:`random` by default) with scheme ``init``; the bias starts at 0.
     """
 
     config_schema: ClassVar[dict[str, ConfigCheck]] = {
@@ -116,7 +105,7 @@ class Neuron(Module):
                 "init": self.init}
 
     def __repr__(self) -> str:
-        return f"{_NEURON_NAMES[self.activation]}Neuron({len(self.w)})"
+        return f"{activation_spec(self.activation).title}Neuron({len(self.w)})"
 
 
 class Layer(Module):
@@ -192,7 +181,7 @@ class Activation(Module):
         return {"type": "Activation", "name": self.name}
 
     def __repr__(self) -> str:
-        return f"{_MODULE_NAMES[self.name]}()"
+        return activation_spec(self.name).module_repr
 
 
 class Sequential(Module):

@@ -18,14 +18,13 @@ from typing import Any, cast
 
 from autograd_core import Value
 
+from .activations import from_torch_module, to_torch_module
 from .batchnorm import BatchNorm1d
 from .layers import MLP, Activation, Layer, Neuron, Sequential
 from .module import Module
 
 __all__ = ["to_torch", "from_torch"]
 
-_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU"}
-_LEAKY_SLOPE = 0.01  # Value.leaky_relu's default, the slope our activation name stands for
 
 
 def _torch() -> Any:
@@ -77,12 +76,9 @@ def _append_torch(module: Module, out: list[Any], torch: Any) -> None:
 
 
 def _append_activation(name: str, out: list[Any], torch: Any) -> None:
-    if name == "linear":
-        return
-    if name == "leaky_relu":
-        out.append(torch.nn.LeakyReLU(_LEAKY_SLOPE))
-    else:
-        out.append(getattr(torch.nn, _TORCH_ACTIVATIONS[name])())
+    module = to_torch_module(name, torch)
+    if module is not None:
+        out.append(module)
 
 
 def _torch_batch_norm(bn: BatchNorm1d, torch: Any) -> Any:
@@ -142,13 +138,7 @@ def _flatten(module: Any, torch: Any) -> list[Any]:
 
 
 def _activation_name(m: Any, torch: Any) -> str | None:
-    for name, cls in _TORCH_ACTIVATIONS.items():
-        if type(m) is getattr(torch.nn, cls):
-            if name == "leaky_relu" and m.negative_slope != _LEAKY_SLOPE:
-                raise ValueError(f"from_torch() supports LeakyReLU only with negative_slope={_LEAKY_SLOPE} "
-                                 f"(our leaky_relu activation), got {m.negative_slope}")
-            return name
-    return None
+    return from_torch_module(m, torch)
 
 
 def _floats(t: Any) -> list[Any]:

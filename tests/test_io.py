@@ -243,7 +243,7 @@ CORRUPTIONS = {
                             f"more than the limit of {MAX_PARAMETERS:,}"),
     "zero_width": (lambda d: d["config"].update(nouts=[0, 1]), r"nouts\[0\] must be an int"),
     "float_width": (lambda d: d["config"].update(nin=2.0), r"config\.nin must be an int"),
-    "unknown_activation": (lambda d: d["config"].update(activation="gelu"), "activation must be one of"),
+    "unknown_activation": (lambda d: d["config"].update(activation="swish"), "activation must be one of"),
     "unknown_module": (lambda d: d["config"].update(type="Conv2d"), "unknown module type 'Conv2d'"),
     "extra_config_key": (lambda d: d["config"].update(dropout=0.5), r"unexpected keys \['dropout'\]"),
     "negative_eps": (lambda d: d["config"].update(eps=-1.0), "eps must be a positive number"),

@@ -108,8 +108,8 @@ def test_activation_option_applies_sigma_to_z(activation, fn):
 
 
 def test_unknown_activation_and_init_are_rejected_with_the_choices():
-    with pytest.raises(ValueError, match=r"unknown activation 'gelu'.*relu"):
-        nn.Neuron(2, activation="gelu")
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'.*relu"):
+        nn.Neuron(2, activation="swish")
     with pytest.raises(ValueError, match=r"unknown init 'zeros'.*xavier"):
         nn.MLP(2, [2], init="zeros")
     with pytest.raises(ValueError, match="nin must be a positive int"):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from autograd_core import OPS, Value, gradients
 from autograd_core.backends import FLOAT, NUMPY
-from autograd_core.ops import leaky_relu_op, op_by_name, pow_const
+from autograd_core.ops import celu_op, clamp_op, elu_op, hardtanh_op, leaky_relu_op, op_by_name, pow_const
 
 E = math.e
 LN2 = math.log(2.0)
@@ -37,7 +37,7 @@ def test_every_op_in_the_table_has_a_spec():
     covered = {s.table for s in OP_SPECS}
     missing = [name for name in OPS if name not in covered]
     assert not missing, f"ops without a test spec in conftest.OP_SPECS: {missing}"
-    assert {"**p", "leaky_relu"} <= covered
+    assert {"**p", "leaky_relu", "elu", "celu", "clamp", "hardtanh"} <= covered
 
 
 # name, function of Values, inputs, expected value, expected ∂out/∂inputs (closed forms)
@@ -129,7 +129,8 @@ def test_value_backend_gives_second_derivatives(spec, data):
 
 # Every op in the table plus representatives of the parameterised families.
 ALL_OPS = [*OPS.values(), pow_const(2.5), pow_const(3.0), pow_const(-1.0), pow_const(0.0), pow_const(0.5),
-           leaky_relu_op(0.01), leaky_relu_op(0.3)]
+           leaky_relu_op(0.01), leaky_relu_op(0.3), elu_op(1.0), elu_op(0.5), celu_op(2.0), clamp_op(-1.0, 2.0),
+           clamp_op(2.0, 1.0), clamp_op(-math.inf, 0.5), hardtanh_op(-1.0, 1.0), hardtanh_op(0.0, 6.0)]
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True, width=64)
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -8.0, 1000.0, -1000.0, math.inf, -math.inf, math.nan, 5e-324, 1e308]
 
@@ -178,6 +179,11 @@ def test_op_by_name_rebuilds_parameterised_ops():
     assert op_by_name("**2") is pow_const(2.0)
     assert op_by_name("**-0.5").params == (-0.5,)
     assert op_by_name("leaky_relu(0.2)") is leaky_relu_op(0.2)
+    assert op_by_name("elu(0.5)") is elu_op(0.5)
+    assert op_by_name("clamp(-inf,1)") is clamp_op(-math.inf, 1.0)
+    assert op_by_name("hardtanh(0,6)").params == (0.0, 6.0)
+    with pytest.raises(KeyError):
+        op_by_name("clamp(1)")
     with pytest.raises(KeyError, match="no op named 'nope'"):
         op_by_name("nope")
 

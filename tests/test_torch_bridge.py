@@ -128,13 +128,14 @@ def test_from_torch_of_a_single_linear_layer():
     ("module", "error", "message"),
     [
         (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout()), TypeError, r"Dropout.*layer 1"),
-        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.GELU()), TypeError, "cannot convert GELU"),
+        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Softmin(dim=1)), TypeError,
+         "cannot convert Softmin"),
         (lambda: torch.nn.Conv1d(1, 1, 1), TypeError, "cannot convert Conv1d"),
         (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.LeakyReLU(0.2)), ValueError,
          "negative_slope=0.01"),
         (lambda: [1, 2], TypeError, "needs a torch.nn.Module, got list"),
     ],
-    ids=["dropout", "gelu", "conv", "leaky_slope", "not_a_module"],
+    ids=["dropout", "softmin", "conv", "leaky_slope", "not_a_module"],
 )
 def test_from_torch_names_the_unsupported_layer(module, error, message):
     with pytest.raises(error, match=message):
