@@ -318,7 +318,7 @@ FIELD_CORRUPTIONS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "config_nouts_dict": (_set(*C, "nouts", {"0": 3}), "config.nouts must be a list of 1 to 64 layer sizes"),
     "config_nouts_65_layers": (_set(*C, "nouts", [1] * 65), "config.nouts must be a list of 1 to 64 layer sizes"),
     "config_nouts_string_entry": (_set(*C, "nouts", [3, "1"]), "config.nouts[1] must be an int"),
-    "config_activation_unknown": (_set(*C, "activation", "gelu"), "config.activation must be one of"),
+    "config_activation_unknown": (_set(*C, "activation", "swish_beta"), "config.activation must be one of"),
     "config_activation_list": (_set(*C, "activation", ["relu"]), "config.activation must be one of"),
     "config_init_unknown": (_set(*C, "init", "zeros"), "config.init must be one of"),
     "config_bias_int": (_set(*C, "bias", 1), "config.bias must be true or false, got 1"),

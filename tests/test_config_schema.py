@@ -64,7 +64,7 @@ def test_older_batch_norm_configs_get_the_key_they_lacked():
 @pytest.mark.parametrize(("config", "fragment"), [
     ({"type": ["MLP"]}, "config.type: unknown module type ['MLP']"),
     ({"type": {"a": 1}}, "config.type: unknown module type {'a': 1}"),
-    ({"type": "Sequential", "layers": [{"type": "Activation", "name": "gelu"}]},
+    ({"type": "Sequential", "layers": [{"type": "Activation", "name": "swish_beta"}]},
      "config.layers[0].name must be one of"),
     ({"type": "Sequential", "layers": {}}, "config.layers must be a list of module configs, got dict"),
     ({"type": "Layer", "nin": 2, "nout": 0, "activation": "relu", "init": "he", "bias": True},
