@@ -68,7 +68,7 @@ from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from .safe_files import read_capped, write_atomically
 
 __all__ = ["save", "load", "load_optimizer", "load_scheduler", "FORMAT", "FORMAT_VERSION", "MAX_FILE_BYTES",
-           "MAX_PARAMETERS", "MAX_MODULES", "MAX_WIDTH", "MAX_DEPTH"]
+           "MAX_JSON_MEMBERS", "MAX_JSON_ITEMS", "MAX_PARAMETERS", "MAX_MODULES", "MAX_WIDTH", "MAX_DEPTH"]
 
 FORMAT = "backprop-lab model"
 FORMAT_VERSION = 2
@@ -77,8 +77,14 @@ MAX_FILE_BYTES = 256 << 20
 """Most bytes read from a model file, whatever size the file system reports.
 
 Room for ~5 million weights, or ~1.5 million with Adam's state (far beyond what a scalar engine
-trains), while a hostile file of tiny entries still parses in a few GiB at most.
+trains); :data:`MAX_JSON_MEMBERS` and :data:`MAX_JSON_ITEMS` bound what parsing it may allocate.
 """
+MAX_JSON_MEMBERS = 6_000_000
+"""Most ``"key": value`` pairs a model file may hold (every parameter is one; a file at the byte cap
+holds about 5 million). Counted on the raw bytes before parsing: a JSON object member costs
+Python ~120 bytes, so without this a file of tiny members would parse into ~4 GiB."""
+MAX_JSON_ITEMS = 16_000_000
+"""Most comma-separated JSON values a model file may hold (each costs Python up to ~70 bytes)."""
 MAX_PARAMETERS = 10_000_000
 """Most numbers (parameters plus buffer entries) a file may declare (a scalar engine needs ~200 bytes per Value)."""
 MAX_MODULES = 1_000_000
@@ -289,6 +295,11 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     where = _where(path)
     raw = read_capped(path, MAX_FILE_BYTES, where)
+    # Parsing allocates per value, not per byte: bound the counts first (cheap scans in C).
+    for what, count, limit in (("key: value pairs", raw.count(b":"), MAX_JSON_MEMBERS),
+                               ("values", raw.count(b",") + raw.count(b"[") + raw.count(b"{"), MAX_JSON_ITEMS)):
+        if count > limit:
+            raise ValueError(f"{where} holds {count:,} JSON {what}, more than the {limit:,} a model file may have")
     try:
         text = raw.decode("utf-8")
         document = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)

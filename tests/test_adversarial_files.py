@@ -30,7 +30,18 @@ import pytest
 import nn
 from autograd_core import Value
 from nn.batchnorm import BatchNorm1d
-from nn.io import FORMAT, MAX_FILE_BYTES, MAX_MODULES, MAX_PARAMETERS, load, load_optimizer, load_scheduler, save
+from nn.io import (
+    FORMAT,
+    MAX_FILE_BYTES,
+    MAX_JSON_ITEMS,
+    MAX_JSON_MEMBERS,
+    MAX_MODULES,
+    MAX_PARAMETERS,
+    load,
+    load_optimizer,
+    load_scheduler,
+    save,
+)
 from nn.layers import MLP, Layer, Sequential
 from nn.lr_scheduler import CosineAnnealingLR, LinearLR, StepLR
 from nn.optim import SGD, Adam, AdamW, RMSprop
@@ -200,6 +211,13 @@ HOSTILE: dict[str, tuple[Builder, str, str]] = {
     "nul_bytes": (_text("nul.json", b"\0" * 1000), "ValueError", "is not valid JSON"),
     "utf8_bom": (_text("bom.json", "\ufeff" + _TWO_MILLION), "ValueError", "is not valid JSON"),
     "empty": (_text("empty.json", ""), "ValueError", "is not valid JSON"),
+    # Small files whose parse would not be small: ~120 bytes per member, ~70 per value in Python.
+    "tiny_members_past_the_limit": (
+        _text("members.json", "{" + '"a":0,' * (MAX_JSON_MEMBERS + 1) + "}"), "ValueError",
+        f"JSON key: value pairs, more than the {MAX_JSON_MEMBERS:,}"),
+    "tiny_values_past_the_limit": (
+        _text("values.json", '{"state":[' + "0," * MAX_JSON_ITEMS + "0]}"), "ValueError",
+        f"JSON values, more than the {MAX_JSON_ITEMS:,}"),
 }
 
 _RUNNER = textwrap.dedent("""
@@ -232,8 +250,9 @@ _RUNNER = textwrap.dedent("""
 """)
 ADDRESS_SPACE = 3 << 30
 """The subprocess's RLIMIT_AS: numpy and the interpreter need ~1 GiB of address space; no case may add 2 GiB."""
-PEAK_BYTES = 64 << 20
-"""Most a hostile case may allocate (the 10 MB name and the 5 MB file decode to ~30 MB)."""
+PEAK_BYTES = 80 << 20
+"""Most a hostile case may allocate (the 36 MB file of tiny members is read in chunks and joined: ~72 MB;
+parsed, it would take ~700 MB)."""
 
 
 @pytest.fixture(scope="module")
