@@ -86,30 +86,26 @@ def test_backward_function_rejects_non_values():
         backward(1.0)  # type: ignore[arg-type]
 
 
-def _cycle() -> tuple[Value, Value]:
+def test_a_cycle_cannot_be_made_so_backward_never_loops():
     a = Value(1.0, "a")
     b = a * 2.0
-    a.parents = (b,)  # only possible by editing internals
-    return a, b
-
-
-def test_cycle_raises_value_error_instead_of_looping():
-    _, b = _cycle()
-    with pytest.raises(ValueError, match="cycle"):
-        b.backward()
-    with pytest.raises(ValueError, match="cycle"):
-        topological_order(b)
+    with pytest.raises(AttributeError, match="immutable"):
+        a.parents = (b,)
+    b.backward()
+    assert a.grad == 2.0 and topological_order(b)[-1] is b
 
 
 def test_repr_does_not_walk_the_graph():
-    a, b = _cycle()  # a walk would raise on the cycle
+    a = Value(1.0, "a")
+    b = a * 2.0
     assert repr(b) == "Value(data=2.0, grad=0.0)"
     assert repr(a) == "Value(data=1.0, grad=0.0, label='a')"
 
 
 def test_repr_of_a_create_graph_gradient_shows_its_number():
     x = Value(2.0)
-    (x * x * x).backward(create_graph=True)
+    with pytest.warns(UserWarning, match="reference cycle"):
+        (x * x * x).backward(create_graph=True)
     assert repr(x) == "Value(data=2.0, grad=Value(12.0))"
 
 
@@ -217,7 +213,8 @@ def test_gradients_rejects_non_values():
 def test_create_graph_makes_gradients_values_that_differentiate_again():
     x = Value(3.0)
     y = x * x * x
-    y.backward(create_graph=True)
+    with pytest.warns(UserWarning, match="reference cycle"):
+        y.backward(create_graph=True)
     g = x.grad
     assert isinstance(g, Value) and g.data == 27.0
     (g2,) = gradients(g, [x])
@@ -227,8 +224,9 @@ def test_create_graph_makes_gradients_values_that_differentiate_again():
 def test_create_graph_second_backward_accumulates_values():
     x = Value(2.0)
     y = x * x
-    y.backward(create_graph=True)
-    y.backward(create_graph=True)
+    with pytest.warns(UserWarning, match="reference cycle"):
+        y.backward(create_graph=True)
+        y.backward(create_graph=True)
     assert isinstance(x.grad, Value) and x.grad.data == 8.0
 
 
@@ -264,21 +262,3 @@ def test_create_graph_through_a_chain_deeper_than_the_recursion_limit():
     assert g.data == first(0.3)
     step = 1e-5
     assert h == pytest.approx((first(0.3 + step) - first(0.3 - step)) / (2 * step), rel=1e-6)
-
-
-def test_rewired_parents_newer_than_their_child_still_get_exact_grads():
-    # Backward orders nodes by creation; a hand edit that points a node at a newer one
-    # breaks that order, so the engine must notice and fall back to Kahn's algorithm.
-    x = Value(3.0, "x")
-    y = x * 2.0
-    z = y + 1.0
-    late = Value(5.0, "late")
-    w = late * late  # created after y
-    y.parents = (w, y.parents[1])  # y = w·2 now, locals unchanged: ∂y/∂w = 2
-    z.backward()
-    assert late.grad == 2.0 * 2.0 * 5.0
-    assert x.grad == 0.0
-    order = topological_order(z)
-    position = {id(n): i for i, n in enumerate(order)}
-    assert all(position[id(p)] < position[id(n)] for n in order for p in n.parents)
-    assert x not in order
