@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gc
+import math
 import sys
 import weakref
 
 import pytest
 
-from autograd_core import Value, edges, gradients, nodes, topological_order
+from autograd_core import OPS, Value, backward_steps, detect_anomaly, edges, gradients, nodes, topological_order
 from autograd_core.backward import backward
+from autograd_core.ops import pow_const
+from autograd_core.value import to_float
 
 
 def test_million_node_chain_under_the_default_recursion_limit():
@@ -262,3 +265,94 @@ def test_create_graph_through_a_chain_deeper_than_the_recursion_limit():
     assert g.data == first(0.3)
     step = 1e-5
     assert h == pytest.approx((first(0.3 + step) - first(0.3 - step)) / (2 * step), rel=1e-6)
+
+
+# -- PyTorch's masks: where torch's backward uses `where`, an inf or nan ∂C/∂out does not leak --
+
+
+def _lrelu(v, slope):
+    if isinstance(v, Value):
+        return v.leaky_relu(slope)
+    import torch
+
+    return torch.nn.functional.leaky_relu(v, slope)
+
+
+# name: (f, inputs); f runs unchanged on Values and on float64 tensors.
+MASK_CASES = {
+    "inactive_relu_inf_upstream": (lambda x: x.relu().sqrt(), [-1.0]),
+    "relu_at_kink_inf_upstream": (lambda x: x.relu().sqrt(), [0.0]),
+    "inactive_relu_nan_upstream": (lambda x: x.relu().sqrt() * 0.0, [-2.0]),
+    "active_relu_inf_upstream": (lambda x: (x.relu() - 1.0).sqrt(), [1.0]),
+    "inactive_leaky_relu_inf_upstream": (lambda x: (_lrelu(x, 0.01) + 0.01).sqrt(), [-1.0]),
+    "leaky_relu_slope_0_inf_upstream": (lambda x: _lrelu(x, 0.0).sqrt(), [-1.0]),
+    "pow_0_inf_upstream": (lambda x: (x**0 - 1.0).sqrt(), [2.0]),
+    "pow_0_at_0_inf_upstream": (lambda x: (x**0 - 1.0).sqrt(), [0.0]),
+    "pow_0_nan_upstream": (lambda x: (x**0 - 1.0).sqrt() * 0.0, [3.0]),
+    "pow_y_0_inf_upstream": (lambda x, y: (x**y - 1.0).sqrt(), [2.0, 0.0]),
+    "pow_y_0_base_1_inf_upstream": (lambda x, y: (x**y - 1.0).sqrt(), [1.0, 0.0]),
+    "pow_y_0_base_0": (lambda x, y: x**y * 3.0, [0.0, 0.0]),
+    "pow_base_0_y_positive": (lambda x, y: x**y * 3.0, [0.0, 2.0]),
+    "pow_base_0_y_positive_inf_upstream": (lambda x, y: (x**y).sqrt(), [0.0, 2.0]),
+    "pow_base_0_y_0_inf_upstream": (lambda x, y: (x**y - 1.0).sqrt(), [0.0, 0.0]),
+}
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def _ours(f, inputs, how):
+    xs = [Value(v) for v in inputs]
+    y = f(*xs)
+    if how == "gradients":
+        return list(gradients(y, xs))
+    if how == "create_graph":
+        return [to_float(g) for g in gradients(y, xs, create_graph=True)]
+    if how == "steps":
+        for _ in backward_steps(y):
+            pass
+    else:
+        y.backward()
+    return [x.grad for x in xs]
+
+
+@pytest.mark.parametrize("how", ["backward", "gradients", "create_graph", "steps"])
+@pytest.mark.parametrize("name", sorted(MASK_CASES))
+def test_masked_gradients_equal_torch(name, how):
+    torch = pytest.importorskip("torch")
+    f, inputs = MASK_CASES[name]
+    ts = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in inputs]
+    f(*ts).backward()
+    expected = [t.grad.item() for t in ts]
+    got = _ours(f, inputs, how)
+    assert all(_same(a, b) for a, b in zip(got, expected)), (got, expected)
+
+
+def test_inactive_relu_passes_back_zero_through_an_infinite_gradient():
+    x = Value(-1.0)
+    x.relu().sqrt().backward()
+    assert x.grad == 0.0  # torch: 0; inf · 0 would read nan
+    x = Value(4.0)
+    (x**0 - 1.0).sqrt().backward()
+    assert x.grad == 0.0
+
+
+def test_detect_anomaly_stays_quiet_where_torch_masks():
+    with detect_anomaly():
+        x = Value(-1.0)
+        x.relu().sqrt().backward()
+        y, p = Value(2.0), Value(0.0)
+        (y**p - 1.0).sqrt().backward()
+    assert x.grad == 0.0 and y.grad == 0.0 and p.grad == math.inf
+
+
+def test_masks_are_only_consulted_for_a_non_finite_upstream():
+    relu, pow0, power = OPS["relu"], pow_const(0.0), OPS["**"]
+    assert relu.masks([-1.0]) == (True,) and relu.masks([0.0]) == (True,) and relu.masks([2.0]) == (False,)
+    assert relu.masks([math.nan]) == (False,)  # nan passes through relu, so does its gradient
+    assert pow0.masks([5.0]) == (True,) and power.masks([2.0, 0.0]) == (True, False)
+    assert OPS["abs"].masks is None and pow_const(2.0).masks is None
+    x = Value(-3.0)
+    (x.relu() * 5.0).backward()
+    assert x.grad == 0.0

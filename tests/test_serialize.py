@@ -194,7 +194,7 @@ def test_pickled_custom_op_keeps_its_local_grads_and_name():
 
 def test_pickled_custom_op_cannot_be_differentiated_twice_like_the_original():
     y = pickled(Cube.apply(Value(2.0)))
-    with pytest.raises(NotImplementedError, match="Cube was restored from a pickle.*cannot be differentiated twice"):
+    with pytest.raises(NotImplementedError, match=r"Cube was restored from a pickle.*cannot be differentiated twice"):
         y.backward(create_graph=True)
 
 
