@@ -25,10 +25,11 @@ from .graph import edges, nodes, topological_order
 from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .ops import OPS, Op
 from .steps import BackwardSnapshot, BackwardStep, backward_steps
-from .value import Value
+from .value import Value, to_float
 
 __all__ = [
     "Value",
+    "to_float",
     "Op",
     "OPS",
     "Function",

@@ -360,3 +360,18 @@ def test_a_custom_op_may_take_the_same_value_in_every_position():
 
 def test_gradcheck_passes_a_five_input_custom_op():
     assert gradcheck(lambda a, b, c, d, e: Poly5.apply(a, b, c, d, e) * a, [1.5, -2.0, 0.5, 3.0, -1.25])
+
+
+def test_a_nan_from_a_custom_backward_is_an_anomaly_naming_the_op():
+    class NanGrad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return (math.nan,)
+
+    y = NanGrad.apply(Value(1.0, "x")) * 2.0
+    with detect_anomaly(), pytest.raises(FloatingPointError, match="op 'NanGrad'.*its backward returned nan"):
+        y.backward()
