@@ -373,5 +373,5 @@ def test_a_nan_from_a_custom_backward_is_an_anomaly_naming_the_op():
             return (math.nan,)
 
     y = NanGrad.apply(Value(1.0, "x")) * 2.0
-    with detect_anomaly(), pytest.raises(FloatingPointError, match="op 'NanGrad'.*its backward returned nan"):
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"op 'NanGrad'.*its backward returned nan"):
         y.backward()
