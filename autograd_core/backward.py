@@ -58,17 +58,19 @@ def sweep(order: Sequence[Value], grads: dict[Value, Any], create_graph: bool = 
     ``grads`` holds this pass's ∂C/∂node: the root's seed and 0.0 for every other node whose
     gradient is wanted; a parent missing from it is skipped (pruned). Each node's
     contributions are added to ``grads`` before ``(node, ∂C/∂node, local, contributions)`` is
-    yielded (leaves included, with empty tuples). No ``.grad`` is touched. Under
-    ``detect_anomaly`` a NaN contribution raises ``FloatingPointError``.
+    yielded (leaves, and nodes none of whose parents are in ``grads``, with empty tuples).
+    No ``.grad`` is touched. Under ``detect_anomaly`` a NaN contribution raises
+    ``FloatingPointError``.
     """
     anomaly = STATE.anomaly
     for node in reversed(order):
         g = grads[node]
-        if node._x0 is None:
+        parents = node.parents
+        if not any(p in grads for p in parents):  # a leaf, or an input whose parents were pruned
             yield node, g, (), ()
             continue
         local, added = contributions(node, g, create_graph)
-        for i, (parent, c) in enumerate(zip(node.parents, added)):
+        for i, (parent, c) in enumerate(zip(parents, added)):
             if parent in grads:
                 if anomaly and _is_nan(c):
                     raise backward_nan_error(node, i, g, None if local is None else local[i])

@@ -138,7 +138,7 @@ class _Backward:
             grads = (grads,)
         if len(grads) != len(parents):
             raise ValueError(f"{cls.__name__}.backward returned {len(grads)} gradients for {len(parents)} inputs")
-        out = []
+        out: list[Any] = []
         for i, g in enumerate(grads):
             if g is None:
                 out.append(0.0)

@@ -250,7 +250,7 @@ class Value:
         rest = self._rest
         if rest is not None:
             if rest.ctx is not None:
-                return self._fn.vjp(self, 1.0, False)  # type: ignore[union-attr]
+                return self._fn.vjp(self, 1.0, False)  # type: ignore[union-attr,misc]
             return rest.local
         if self._x0 is None:
             return ()

@@ -356,3 +356,27 @@ def test_masks_are_only_consulted_for_a_non_finite_upstream():
     x = Value(-3.0)
     (x.relu() * 5.0).backward()
     assert x.grad == 0.0
+
+
+def test_gradients_runs_only_the_chain_rule_on_paths_that_reach_the_inputs():
+    from autograd_core import Function
+
+    calls = []
+
+    class Square(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(g)
+            (x,) = ctx.saved_values
+            return (2 * x * g,)
+
+    w, side = Value(3.0), Value(4.0)
+    h = Square.apply(w)  # below the input h: never needed for ∂y/∂h
+    y = h * Square.apply(side) + h
+    assert gradients(y, [h]) == (16.0 + 1.0,) and calls == []
+    assert gradients(y, [w]) == (17.0 * 6.0,) and calls == [17.0]
