@@ -26,6 +26,7 @@ from .anomaly import backward_nan_error
 from .backends import VALUE
 from .graph import collect, topological_order
 from .modes import ACTIVE, STATE, enable_grad
+from .ops import Op
 from .value import Value, to_float
 
 __all__ = ["backward", "gradients", "sweep", "contributions"]
@@ -38,15 +39,15 @@ def contributions(node: Value, g: Any, create_graph: bool = False) -> tuple[tupl
     directly. Where ∂C/∂out is inf or nan, inputs the op masks (``Op.masks``: inactive relu,
     ``x**0``) get exactly 0, as in PyTorch.
     """
-    fn = node._fn
-    if fn.vjp is not None:  # type: ignore[union-attr]
-        return None, fn.vjp(node, g, create_graph)  # type: ignore[union-attr]
-    local = fn.derivative(VALUE, node.parents, node) if create_graph else node.local_grads  # type: ignore[union-attr]
+    fn: Op = node._fn  # type: ignore[assignment]  # never None on an interior node
+    if fn.vjp is not None:
+        return None, fn.vjp(node, g, create_graph)
+    local = fn.derivative(VALUE, node.parents, node) if create_graph else node.local_grads
     out = tuple([d * g for d in local])
-    if fn.masks is not None:  # type: ignore[union-attr]
+    if fn.masks is not None:
         x = to_float(g)
         if x - x != 0.0:
-            masked = fn.masks([p.data for p in node.parents])  # type: ignore[union-attr]
+            masked = fn.masks([p.data for p in node.parents])
             out = tuple([0.0 if m else c for m, c in zip(masked, out)])
     return local, out
 

@@ -95,15 +95,16 @@ def init_node(v: Value, data: float, fn: Op | None = None, parents: tuple[Value,
     v.label = ""
     v._fn = fn
     v._seq = _next_seq()
-    if not parents:  # a leaf (or a custom op without inputs)
+    v._rest = None
+    if not parents:  # a leaf (a custom op without inputs is a constant: no backward to keep)
         v._x0 = v._x1 = None
         v._d0 = v._d1 = 0.0
-        v._rest = None if ctx is None else Cold((), (), ctx)
         return v
     local = tuple(local) + (0.0,) * (len(parents) - len(local))
-    v._x0, v._d0 = (parents[0], local[0]) if parents else (None, 0.0)
+    v._x0, v._d0 = parents[0], local[0]
     v._x1, v._d1 = (parents[1], local[1]) if len(parents) > 1 else (None, 0.0)
-    v._rest = Cold(parents, local, ctx) if ctx is not None or len(parents) > 2 else None
+    if ctx is not None or len(parents) > 2:
+        v._rest = Cold(parents, local, ctx)
     return v
 
 
