@@ -39,7 +39,7 @@ def contributions(node: Value, g: Any, create_graph: bool = False) -> tuple[tupl
     directly. Where ∂C/∂out is inf or nan, inputs the op masks (``Op.masks``: inactive relu,
     ``x**0``) get exactly 0, as in PyTorch.
     """
-    fn: Op = node._fn  # type: ignore[assignment]  # never None on an interior node
+    fn: Op = node.fn  # type: ignore[assignment]  # never None on an interior node
     if fn.vjp is not None:
         return None, fn.vjp(node, g, create_graph)
     local = fn.derivative(VALUE, node.parents, node) if create_graph else node.local_grads
@@ -132,9 +132,9 @@ def _backward_general(root: Value, grad: Any, create_graph: bool) -> None:
     cycle = False
     for node in order:
         g = grads[node]
-        if node._x0 is not None:
+        if not node.is_leaf:
             # An interior node's Value grad can refer back to the node (tanh' = 1 − out²).
-            node.grad = g.data if isinstance(g, Value) else g
+            node.grad = to_float(g)
         else:
             node.grad = _accumulate(node.grad, g)
             cycle = cycle or (isinstance(node.grad, Value) and not node.grad.is_leaf)

@@ -1,7 +1,8 @@
 """Backward one node at a time: the chain rule made concrete, step by step.
 
-``backward()`` runs one loop; ``backward_steps(root)`` runs the same loop but stops after each
-node and hands you what just happened. At node ``out`` with parents ``xᵢ``:
+``backward_steps(root)`` runs the engine's one chain-rule sweep (:func:`~autograd_core.backward.sweep`,
+the loop ``backward()`` runs) but stops after each node and hands you what just happened. At
+node ``out`` with parents ``xᵢ``:
 
     upstream     = ∂C/∂out                         (complete: every consumer of out came first)
     local[i]     = ∂out/∂xᵢ                        (stored when out was computed)
