@@ -50,11 +50,10 @@ def collect(roots: Iterable[Value], seen: set[Value], stop_at: Collection[Value]
         for parent in rest.parents if rest is not None else (node._x0, node._x1):
             if parent is None:
                 break
-            if parent not in seen:
+            if (leaves or parent._x0 is not None) and parent not in seen:
                 mark(parent)
                 push(parent)
-                if leaves or parent._x0 is not None:
-                    keep(parent)
+                keep(parent)
     found.sort(key=_SEQ)
     return found
 

@@ -117,7 +117,8 @@ def lift(x: Any) -> Value:
     """A number operand as a constant leaf, so it shows in drawings as micrograd does."""
     if isinstance(x, Value):
         return x
-    return leaf(to_float(x))
+    # Made for every number in an expression: one call for the common float.
+    return init_node(_new_value(Value), x if type(x) is float else to_float(x))
 
 
 def record(fn: Op, parents: tuple[Value, ...], data: float | None = None, ctx: Any = None) -> Value:
@@ -207,7 +208,7 @@ class Value:
     _rest: Cold | None
 
     def __init__(self, data: Number | Value, label: str = "") -> None:
-        data = to_float(data)
+        data = data if type(data) is float else to_float(data)
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
         init_node(self, data)
