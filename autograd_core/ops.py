@@ -114,11 +114,14 @@ def pow_const(p: float) -> Op:
     """``x ** p`` for a constant exponent p: ∂out/∂x = p·xᵖ⁻¹ (0 when p = 0, as PyTorch)."""
     p = float(p)
     if p == 0.0:
-        # x⁰ = 1 is constant: ∂C/∂x is 0 whatever ∂C/∂out is (0·x⁻¹ would read 0·∞ = nan at x = 0).
-        return Op("**0", 1, lambda B, x: B.pow(x, 0.0), lambda B, xs, out: (0.0,), factory="pow_const",
-                  params=(0.0,), masks=lambda xs: (True,))
-    derivative = lambda B, xs, out: (p * B.pow(xs[0], p - 1.0),)
-    return Op(f"**{_number_text(p)}", 1, lambda B, x: B.pow(x, p), derivative, factory="pow_const", params=(p,))
+        # x⁰ = 1 is constant; building 0·x⁻¹ would read 0·∞ = nan at x = 0.
+        derivative = lambda B, xs, out: (0.0,)
+    else:
+        derivative = lambda B, xs, out: (p * B.pow(xs[0], p - 1.0),)
+    # x⁰: ∂C/∂x is 0 whatever ∂C/∂out is, as PyTorch's pow_backward.
+    masks = (lambda xs: (True,)) if p == 0.0 else None
+    return Op(f"**{_number_text(p)}", 1, lambda B, x: B.pow(x, p), derivative, factory="pow_const", params=(p,),
+              masks=masks)
 
 
 @functools.lru_cache(maxsize=1024)
