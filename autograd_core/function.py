@@ -22,8 +22,9 @@ Second derivatives (``create_graph=True``, ``grad(grad(f))``) go through ``backw
 called on Values: ``grad_output`` is a Value, and every entry of ``ctx.saved_values`` that is
 one of the arguments ``forward`` received, or the number it returned, is handed back as that
 input's Value or as the output node. So a ``backward`` written with operations Values support
-(``+ - * / **``, ``abs``, ``x.exp()``, ``x.tanh()`` …, not ``math.*``, which would silently
-turn a Value into a constant float) is differentiated again; check it with ``gradgradcheck``.
+(``+ - * / **``, ``abs``, ``x.exp()``, ``x.tanh()`` …, not ``math.exp(x)``: a ``math``
+function sees only a float, so its result would be a constant) is differentiated again;
+check it with ``gradgradcheck``.
 Other saved numbers and attributes set on ``ctx`` are constants to the second derivative.
 """
 
