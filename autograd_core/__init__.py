@@ -29,10 +29,11 @@ from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enab
 from .ops import OPS, Op
 from .steps import BackwardSnapshot, BackwardStep, backward_steps
 from .transforms import hessian, hvp, jacfwd, jacobian, jacrev, vjp
-from .value import Value
+from .value import Value, to_float
 
 __all__ = [
     "Value",
+    "to_float",
     "Op",
     "OPS",
     "Function",

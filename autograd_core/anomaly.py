@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .value import to_float
+
 
 def _describe(inputs: Sequence[Any]) -> str:
     parts = []
@@ -20,14 +22,15 @@ def forward_nan_error(op_name: str, inputs: Sequence[Any]) -> FloatingPointError
 
 
 def backward_nan_error(node: Any, parent_index: int, upstream: Any, local: Any) -> FloatingPointError:
-    """The error for a NaN gradient contribution ∂C/∂out · ∂out/∂xᵢ flowing into input i."""
+    """The error for a NaN gradient contribution ∂C/∂out · ∂out/∂xᵢ flowing into input i.
+
+    ``local`` is ``None`` for a custom Function, whose backward returned the contribution.
+    """
     label = f" {node.label!r}" if node.label else ""
+    up = to_float(upstream)
+    how = f"upstream grad {up!r} × local derivative {to_float(local)!r}" if local is not None else \
+        f"its backward returned nan for upstream grad {up!r}"
     return FloatingPointError(
         f"anomaly: backward of op {node.op!r}{label} (output {node.data!r}) gave nan for input "
-        f"{parent_index}: upstream grad {_num(upstream)!r} × local derivative {_num(local)!r} "
-        f"({_describe(node.parents)})"
+        f"{parent_index}: {how} ({_describe(node.parents)})"
     )
-
-
-def _num(x: Any) -> Any:
-    return getattr(x, "data", x)

@@ -6,6 +6,9 @@ over the outer variable), it returns Values that are differentiable again, so ``
 gives second derivatives:
 
     grad(grad(lambda x: x**3))(3.0) == 18.0      # d²/dx² x³ = 6x
+
+Like ``torch.func`` and JAX, these are function transforms: they give the same answer inside
+``no_grad()`` as outside (they record ``f`` whatever the ambient mode).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .backward import gradients
+from .modes import enable_grad
 from .value import Value, to_float
 
 __all__ = ["grad", "value_and_grad"]
@@ -43,8 +47,11 @@ def _normalise_argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, .
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[Any, Any]]:
     """``f`` → a function returning ``(f(*args), ∂f/∂args[argnums])``.
 
-    ``argnums`` may be an int (one gradient) or a tuple (a tuple of gradients). ``f`` must
-    return a Value or a number (a constant function has gradient 0.0).
+    ``argnums`` may be an int (one gradient) or a tuple (a tuple of gradients, one per entry:
+    ``argnums=(0, 0)`` gives ∂f/∂args[0] twice, as JAX does). ``f`` must return a Value or a
+    number (a constant function has gradient 0.0). As ``torch.func`` and JAX, the result
+    does not depend on the ambient mode: ``f`` is recorded even inside ``no_grad()`` (a
+    ``no_grad`` block inside ``f`` still applies).
     """
     tuple_out = not isinstance(argnums, int)
 
@@ -53,16 +60,18 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
         nums = _normalise_argnums(argnums, len(args))
         nested = _NESTING.depth > 0 or any(isinstance(args[n], Value) for n in nums)
         call_args = list(args)
-        inputs = []
-        for n in nums:
+        inputs: dict[int, Value] = {}
+        for n in dict.fromkeys(nums):
             # A Value argument (from an outer grad) is differentiated in place so the result
             # stays connected to it; a number gets a fresh leaf.
             x = args[n] if isinstance(args[n], Value) else Value(to_float(args[n]))
-            call_args[n] = x
-            inputs.append(x)
+            call_args[n] = inputs[n] = x
         _NESTING.depth += 1
         try:
-            out = f(*call_args, **kwargs)
+            with enable_grad():
+                out = f(*call_args, **kwargs)
+                if isinstance(out, Value):
+                    grads = gradients(out, [inputs[n] for n in nums], create_graph=nested)
         finally:
             _NESTING.depth -= 1
         if not isinstance(out, Value):
@@ -71,9 +80,8 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
             except TypeError:
                 kind = type(out).__name__
                 raise TypeError(f"grad: the function must return a Value or a number, got {kind}") from None
-            grads: tuple[Any, ...] = tuple(0.0 for _ in inputs)
+            grads = tuple(0.0 for _ in nums)
             return value, grads if tuple_out else grads[0]
-        grads = gradients(out, inputs, create_graph=nested)
         value_or_node: Any = out if nested else out.data
         return value_or_node, grads if tuple_out else grads[0]
 

@@ -33,6 +33,13 @@ class Op:
     jumps (relu at x = 0, abs at x = 0); gradient checking uses it to tell a kink from a
     wrong derivative. ``params`` rebuild a parameterised op by name (``**2``,
     ``leaky_relu(0.01)``) so graphs can be copied and pickled.
+
+    ``masks(xs)`` (optional) says, per input, where ∂C/∂xᵢ is exactly 0 whatever ∂C/∂out is:
+    PyTorch computes those gradients with ``where``, so an inf or nan upstream gradient does
+    not leak through (inactive relu, ``x**0``). The engine consults it only when ∂C/∂out is
+    not finite; otherwise local derivative × upstream already gives that 0.
+    ``vjp(node, grad_output, create_graph)`` (custom Functions only) returns the
+    contributions ∂C/∂xᵢ at backward time, in place of stored local derivatives.
     """
 
     name: str
@@ -42,6 +49,8 @@ class Op:
     kink: Callable[[Sequence[float]], float] | None = None
     factory: str = ""
     params: tuple[float, ...] = ()
+    masks: Callable[[Sequence[float]], tuple[bool, ...]] | None = None
+    vjp: Callable[[Any, Any, bool], tuple[Any, ...]] | None = None
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
@@ -55,8 +64,9 @@ _TINY = 1.0 / sys.float_info.max
 
 
 def _op(name: str, arity: int, forward: Callable[..., Any], derivative: Callable[..., tuple[Any, ...]],
-        kink: Callable[[Sequence[float]], float] | None = None) -> Op:
-    return Op(name, arity, forward, derivative, kink)
+        kink: Callable[[Sequence[float]], float] | None = None,
+        masks: Callable[[Sequence[float]], tuple[bool, ...]] | None = None) -> Op:
+    return Op(name, arity, forward, derivative, kink, masks=masks)
 
 
 # name            arity  forward: out = …                         local derivatives ∂out/∂xᵢ
@@ -67,13 +77,14 @@ _TABLE = [
     _op("/",    2, lambda B, a, b: B.div(a, b), lambda B, xs, out: (B.div(1.0, xs[1]), -B.div(out, xs[1]))),
     # ∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a; PyTorch's 0 where these read 0·∞ (b = 0 with a⁻¹
     # overflowing or nan; a = 0 with b ≥ 0). Elsewhere b = 0 is left to the formula, not masked,
-    # so the second derivative ∂²/∂a∂b = aᵇ⁻¹(1 + b·ln a) stays right at b = 0.
+    # so the second derivative ∂²/∂a∂b = aᵇ⁻¹(1 + b·ln a) stays right at b = 0. At b = 0,
+    # ∂C/∂a is 0 even for an inf or nan ∂C/∂out (PyTorch's pow_backward_self); ∂C/∂b is not masked.
     _op("**",   2, lambda B, a, b: B.pow(a, b),
         lambda B, xs, out: (
             B.where((B.data(xs[1]) == 0) & ((abs(B.data(xs[0])) < _TINY) | (B.data(xs[0]) != B.data(xs[0]))),
                     0.0, xs[1] * B.pow(xs[0], xs[1] - 1.0)),
             B.where((B.data(xs[0]) == 0) & (B.data(xs[1]) >= 0), 0.0, out * B.log(xs[0])),
-        )),
+        ), masks=lambda xs: (xs[1] == 0.0, False)),
     _op("neg",  1, lambda B, x: -x,             lambda B, xs, out: (-1.0,)),
     _op("abs",  1, lambda B, x: B.abs(x),       lambda B, xs, out: (B.sign(xs[0]),), kink=lambda xs: xs[0]),
     _op("exp",  1, lambda B, x: B.exp(x),       lambda B, xs, out: (out,)),
@@ -87,7 +98,9 @@ _TABLE = [
         lambda B, xs, out: (B.where(abs(B.data(out)) < 0.5, 1.0 - out * out, (1.0 - out) * (1.0 + out)),)),
     _op("sigmoid", 1, lambda B, x: B.sigmoid(x), lambda B, xs, out: (out * (1.0 - out),)),
     _op("softplus", 1, lambda B, x: B.softplus(x), lambda B, xs, out: (B.sigmoid(xs[0]),)),
-    _op("relu", 1, lambda B, x: B.relu(x),      lambda B, xs, out: (B.step(xs[0]),), kink=lambda xs: xs[0]),
+    # An inactive relu passes back 0 even for an inf or nan ∂C/∂out (PyTorch's threshold_backward).
+    _op("relu", 1, lambda B, x: B.relu(x),      lambda B, xs, out: (B.step(xs[0]),), kink=lambda xs: xs[0],
+        masks=lambda xs: (xs[0] <= 0.0,)),
 ]
 
 # Elementary functions and PyTorch's activations. Edges follow PyTorch: the same IEEE
@@ -269,7 +282,10 @@ def pow_const(p: float) -> Op:
         derivative = lambda B, xs, out: (0.0,)
     else:
         derivative = lambda B, xs, out: (p * B.pow(xs[0], p - 1.0),)
-    return Op(f"**{_number_text(p)}", 1, lambda B, x: B.pow(x, p), derivative, factory="pow_const", params=(p,))
+    # x⁰: ∂C/∂x is 0 whatever ∂C/∂out is, as PyTorch's pow_backward.
+    masks = (lambda xs: (True,)) if p == 0.0 else None
+    return Op(f"**{_number_text(p)}", 1, lambda B, x: B.pow(x, p), derivative, factory="pow_const", params=(p,),
+              masks=masks)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -16,11 +16,11 @@ Identity is kept, as pickle and deepcopy always do: a leaf shared by two graphs,
 of a model pickled together with a loss built from it, is one object after loading.
 
 Custom ops (:class:`~autograd_core.Function`) cannot be rebuilt by name, since their class may
-not exist where the pickle is loaded. A pickled custom node keeps its name, its arity and the
-local derivatives stored at forward time, so ``backward()`` on the copy gives exactly the
-original's gradients; like the original, it cannot be differentiated twice
+not exist where the pickle is loaded. A pickled custom node keeps its name, its arity and its
+local derivatives (its backward at ∂C/∂out = 1, evaluated when pickled), so ``backward()`` on
+the copy gives exactly the original's gradients; it cannot be differentiated twice
 (``create_graph=True`` raises ``NotImplementedError`` naming the op). ``copy.deepcopy``
-shares the op itself, so nothing is lost there.
+shares the op and copies the node's ``ctx``, so nothing is lost there.
 """
 
 from __future__ import annotations
@@ -29,76 +29,62 @@ import copy
 import functools
 import threading
 import weakref
-from operator import attrgetter
 from typing import Any
 
-from .function import _forward_unavailable, _no_second_order
+from .function import custom_op
+from .graph import collect
 from .ops import OPS, Op
-from .value import Value, _set_edges
-from .value import _leaf as _fresh_leaf
+from .value import Value, creation_number, custom_ctx, init_node, leaf
 
-__all__ = ["reduce_value", "deepcopy_value", "graph_closure"]
+__all__ = ["reduce_value", "set_state", "deepcopy_value", "graph_closure"]
 
 
 def graph_closure(root: Value) -> list[Value]:
     """Every Value ``root`` reaches through ``parents`` or a Value-valued ``grad``.
 
-    Nodes come in creation order, so a copy is made in the same order as the original (and
-    walks its graph in the same order). Only if ``parents`` were edited by hand does the order
-    stay depth-first post-order: parents before children, ``root`` after all its ancestors; a
-    hand-made cycle is tolerated and copies reproduce it faithfully.
+    Nodes come in creation order (parents before children), so a copy is made in the same
+    order as the original and walks its graph in the same order.
     """
+    seen: set[Value] = set()
     order: list[Value] = []
-    seen: set[int] = set()
     pending = [root]
     while pending:
-        # Entries are (node, expanded?): a node is emitted once everything pushed above it is.
-        stack: list[tuple[Value, bool]] = [(pending.pop(), False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                grad = node.grad
-                if isinstance(grad, Value) and id(grad) not in seen:
-                    pending.append(grad)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            for parent in reversed(node.parents):
-                if id(parent) not in seen:
-                    stack.append((parent, False))
-    if all(parent._seq < node._seq for node in order for parent in node.parents):
-        order.sort(key=attrgetter("_seq"))
+        found = collect(pending, seen)
+        order += found
+        pending = [node.grad for node in found if isinstance(node.grad, Value) and node.grad not in seen]
+    order.sort(key=creation_number)
     return order
-
-
-def _blank() -> Value:
-    return _fresh_leaf(0.0)
 
 
 def deepcopy_value(v: Value, memo: dict[int, Any]) -> Value:
     """``copy.deepcopy(v)``: a new graph with the same data, grads, labels, ops and local grads.
 
     Nodes already in ``memo`` (copied earlier in the same ``deepcopy`` call, e.g. the
-    parameters of a model) are reused, so shared nodes stay shared.
+    parameters of a model) are reused, so shared nodes stay shared. A custom Function's
+    node gets a deep copy of its ``ctx``, so its backward runs on the copy as on the original.
     """
-    fresh: list[tuple[Value, Value]] = []
+    fresh: list[Value] = []
     for node in graph_closure(v):
-        if id(node) not in memo:
-            twin = _blank()
-            memo[id(node)] = twin
-            fresh.append((node, twin))
-    for node, twin in fresh:
-        twin.data = node.data
-        twin.label = node.label
+        if id(node) in memo:
+            continue
+        parents = tuple([memo[id(p)] for p in node.parents])
+        ctx = custom_ctx(node)
         # Ops are immutable and hold no graph state: the copy shares them, custom ones included.
-        twin._fn = node._fn
-        _set_edges(twin, tuple([memo[id(p)] for p in node.parents]), node.local_grads)
+        if ctx is not None:
+            twin = init_node(_blank(), node.data, node.fn, parents, (), copy.deepcopy(ctx, memo))
+        else:
+            twin = init_node(_blank(), node.data, node.fn, parents, node.local_grads)
+        twin.label = node.label
+        memo[id(node)] = twin
+        fresh.append(node)
+    for node in fresh:
         grad = node.grad
-        twin.grad = memo[id(grad)] if isinstance(grad, Value) else copy.deepcopy(grad, memo)
+        memo[id(node)].grad = memo[id(grad)] if isinstance(grad, Value) else copy.deepcopy(grad, memo)
     return memo[id(v)]
+
+
+def _blank() -> Value:
+    return Value.__new__(Value)
 
 
 class _Graph(list):  # type: ignore[type-arg]
@@ -163,9 +149,9 @@ def reduce_value(v: Value) -> tuple[Any, ...]:
         graph = _Graph(graph_closure(v))
         _LIVE.graphs.append((weakref.ref(graph), frozenset(map(id, graph))))
     grad = v.grad if not isinstance(v.grad, Value) else 0.0
-    slots = {"data": v.data, "grad": grad, "label": v.label, "_fn": _picklable_op(v._fn),
-             "_x0": v._x0, "_d0": v._d0, "_x1": v._x1, "_d1": v._d1, "_rest": v._rest}
-    return (_shell, (graph,), (None, slots))
+    # A custom node is saved with its local derivatives (its ctx and class may not survive).
+    state = (v.data, grad, v.label, _picklable_op(v.fn), v.parents, v.local_grads)
+    return (_shell, (graph,), state)
 
 
 def _leaf(data: float, label: str, grad: Any) -> Value:
@@ -176,14 +162,22 @@ def _leaf(data: float, label: str, grad: Any) -> Value:
 
 def _shell(graph: _Graph) -> Value:
     # The graph argument only makes pickle write the flat list before this node.
-    return _blank()
+    return leaf(0.0)
+
+
+def set_state(v: Value, state: tuple[Any, ...]) -> None:
+    """``Value.__setstate__``: fill a node made by :func:`reduce_value` from its saved state."""
+    data, grad, label, fn, parents, local = state
+    # Nodes are filled in graph order, parents first, so creation order stays topological.
+    init_node(v, data, fn, parents, local)
+    v.grad, v.label = grad, label
 
 
 class _FunctionOp(Op):
     """A custom op as it survives pickling: its name and arity, no code.
 
-    Nodes keep their stored local derivatives, so first-order backward is unchanged; the
-    forward and the second-order rule raise, exactly as a :class:`Function`'s own op does.
+    Nodes keep the local derivatives they were saved with, so first-order backward is
+    unchanged; the forward and the second-order rule raise with a message saying why.
     """
 
     __slots__ = ()
@@ -194,7 +188,8 @@ class _FunctionOp(Op):
 
 @functools.lru_cache(maxsize=256)
 def _function_op(name: str, arity: int) -> Op:
-    return _FunctionOp(name, arity, _forward_unavailable(name), _no_second_order(name))
+    base = custom_op(name, arity)
+    return _FunctionOp(name, arity, base.forward, base.derivative)
 
 
 def _picklable_op(fn: Op | None) -> Op | None:

@@ -1,7 +1,8 @@
 """Backward one node at a time: the chain rule made concrete, step by step.
 
-``backward()`` runs one loop; ``backward_steps(root)`` runs the same loop but stops after each
-node and hands you what just happened. At node ``out`` with parents ``xᵢ``:
+``backward_steps(root)`` runs the engine's one chain-rule sweep (:func:`~autograd_core.backward.sweep`,
+the loop ``backward()`` runs) but stops after each node and hands you what just happened. At
+node ``out`` with parents ``xᵢ``:
 
     upstream     = ∂C/∂out                         (complete: every consumer of out came first)
     local[i]     = ∂out/∂xᵢ                        (stored when out was computed)
@@ -21,10 +22,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .anomaly import backward_nan_error
+from .backward import sweep
 from .graph import topological_order
-from .modes import STATE
-from .value import Value
+from .value import Value, to_float
 
 __all__ = ["backward_steps", "BackwardStep", "BackwardSnapshot"]
 
@@ -33,7 +33,7 @@ __all__ = ["backward_steps", "BackwardStep", "BackwardSnapshot"]
 class BackwardStep:
     """What backward did at one node.
 
-    ``node`` passed its gradient ``upstream`` (∂C/∂node) to each of ``parents``:
+    ``node`` passed its gradient ``upstream`` (∂C/∂node for this pass) to each of ``parents``:
     ``contributions[i] = upstream · local_grads[i]`` was added to ``parents[i].grad``.
     A leaf's step has no parents: its gradient is final and there is nothing to pass on.
     ``index`` counts from 0 up to ``total - 1``.
@@ -49,8 +49,8 @@ class BackwardStep:
     trace: _Trace = field(repr=False, compare=False)
 
     def snapshot(self) -> BackwardSnapshot:
-        """The state of every gradient right after this step (for drawing it)."""
-        return self.trace.snapshot(self.index)
+        """The state of every gradient of this pass right after this step (for drawing it)."""
+        return self.trace.snapshot(self)
 
     def explain(self, labels: Mapping[int, str] | None = None) -> str:
         """This step as one line per parent: ``∂C/∂x += upstream × local = contribution``.
@@ -76,13 +76,13 @@ class BackwardStep:
 
 @dataclass(frozen=True)
 class BackwardSnapshot:
-    """Every gradient as it stands after a given step of :func:`backward_steps`.
+    """Every gradient of this pass as it stands after a given step of :func:`backward_steps`.
 
-    ``terms[id(node)]`` lists what ``node.grad`` has received so far, in order (the seed grad
-    for the root, an earlier accumulated grad for a leaf, then one contribution per use).
-    ``final`` holds the ids of nodes whose gradient is complete (all users have passed
-    theirs on). ``edges[(id(child), i)]`` is the contribution that flowed to ``child``'s
-    i-th parent. ``current`` is the step just taken.
+    ``terms[id(node)]`` lists what ∂root/∂node has received so far in this pass, in order
+    (the seed grad for the root, then one contribution per use); whatever ``.grad`` held
+    before the pass plays no part. ``final`` holds the ids of nodes whose gradient is
+    complete (all users have passed theirs on). ``edges[(id(child), i)]`` is the contribution
+    that flowed to ``child``'s i-th parent. ``current`` is the step just taken.
     """
 
     current: BackwardStep
@@ -91,75 +91,81 @@ class BackwardSnapshot:
     edges: dict[tuple[int, int], Any]
 
     def grad(self, node: Value) -> Any | None:
-        """``node``'s gradient at this moment, or ``None`` when it is not complete yet."""
+        """∂root/∂``node`` at this moment, or ``None`` when it is not complete yet."""
         if id(node) not in self.final:
             return None
         return _sum(self.terms.get(id(node), []))
 
 
 class _Trace:
-    """Shared by the steps of one run: the starting grads and every step taken so far."""
+    """Shared by the steps of one run: the seed, the use counts and what each step passed on.
 
-    def __init__(self, start: dict[int, list[Any]], uses: dict[int, int]) -> None:
-        self.start = start
+    It keeps plain records, never the steps themselves, so steps and trace form no
+    reference cycle: a list of steps is freed by reference counting alone.
+    """
+
+    def __init__(self, root: Value, seed: Any, uses: dict[int, int]) -> None:
+        self.start = {id(root): [seed]}
         self.uses = uses
-        self.steps: list[BackwardStep] = []
+        self.passed: list[tuple[int, tuple[Value, ...], tuple[Any, ...]]] = []
 
-    def snapshot(self, index: int) -> BackwardSnapshot:
+    def snapshot(self, current: BackwardStep) -> BackwardSnapshot:
         terms = {k: list(v) for k, v in self.start.items()}
         used = dict.fromkeys(self.uses, 0)
         edges: dict[tuple[int, int], Any] = {}
-        for step in self.steps[: index + 1]:
-            for i, (parent, c) in enumerate(zip(step.parents, step.contributions)):
+        for child, parents, contributions in self.passed[: current.index + 1]:
+            for i, (parent, c) in enumerate(zip(parents, contributions)):
                 key = id(parent)
                 terms.setdefault(key, []).append(c)
                 used[key] += 1
-                edges[(id(step.node), i)] = c
+                edges[(child, i)] = c
         final = frozenset(k for k, n in self.uses.items() if used[k] == n)
-        return BackwardSnapshot(self.steps[index], terms, final, edges)
+        return BackwardSnapshot(current, terms, final, edges)
 
 
 def backward_steps(root: Value, grad: Any = 1.0) -> Iterator[BackwardStep]:
     """Run ``root.backward(grad)`` one node at a time, yielding a :class:`BackwardStep` each.
 
     One step per node of the graph, leaves included, in reverse topological order (root
-    first). Each step is applied before it is yielded: after it, every parent's ``.grad``
-    already holds the new contribution. Same semantics as ``backward()``: interior grads are
-    reset to 0 when the generator starts, leaves accumulate, and exhausting the generator
-    leaves exactly the gradients ``backward()`` gives. Under ``detect_anomaly`` a NaN
-    contribution raises ``FloatingPointError``. Raises ``TypeError`` if ``root`` is not a Value.
+    first). Each step shows this pass's gradients: ``upstream`` is ∂root/∂node · grad
+    whatever ``.grad`` held before (an earlier ``backward()`` does not show up as a doubled
+    leaf gradient); the pass keeps its own table of them. ``.grad`` is updated exactly as
+    ``backward()`` updates it, one step at a time: interior grads are reset to 0 when the
+    generator starts, leaves accumulate, and after a step every parent's ``.grad`` already
+    holds the new contribution, so exhausting the generator leaves exactly the gradients
+    ``backward()`` gives. Under ``detect_anomaly`` a NaN contribution raises
+    ``FloatingPointError``. Raises ``TypeError`` if ``root`` is not a Value.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward_steps() needs a Value, got {type(root).__name__}")
+    seed = grad if isinstance(grad, Value) else _seed(grad)
     order = topological_order(root)
     uses = dict.fromkeys(map(id, order), 0)
     for node in order:
         for parent in node.parents:
             uses[id(parent)] += 1
-        if node.parents:
+        if not node.is_leaf:
             node.grad = 0.0
-    root.grad = root.grad + grad
-    start: dict[int, list[Any]] = {id(root): [root.grad]}
-    for node in order:
-        if not node.parents and node is not root and _nonzero(node.grad):
-            start[id(node)] = [node.grad]
-    trace = _Trace(start, uses)
+    grads: dict[Value, Any] = dict.fromkeys(order, 0.0)
+    grads[root] = seed
+    root.grad = root.grad + seed
+    trace = _Trace(root, seed, uses)
     total = len(order)
-    for index, node in enumerate(reversed(order)):
-        g = node.grad
-        local = tuple(node.local_grads)
-        contributions = tuple(lg * g for lg in local)
-        for i, (parent, c) in enumerate(zip(node.parents, contributions)):
-            if STATE.anomaly and c != c:
-                raise backward_nan_error(node, i, g, local[i])
-            parent.grad += c
-        step = BackwardStep(index, total, node, g, tuple(node.parents), local, contributions, trace)
-        trace.steps.append(step)
-        yield step
+    for index, (node, g, local, added) in enumerate(sweep(order, grads)):
+        parents = node.parents
+        for parent, c in zip(parents, added):
+            parent.grad = parent.grad + c
+        trace.passed.append((id(node), parents, added))
+        shown = node.local_grads if local is None else local
+        yield BackwardStep(index, total, node, g, parents, tuple(shown), added, trace)
 
 
-def _nonzero(x: Any) -> bool:
-    return getattr(x, "data", x) != 0
+def _seed(grad: Any) -> float:
+    try:
+        return to_float(grad)
+    except TypeError:
+        raise TypeError(f"backward_steps(grad=...): expected a real number or a Value (∂C/∂root), got "
+                        f"{type(grad).__name__}: {grad!r:.40}") from None
 
 
 def _sum(terms: list[Any]) -> Any:
@@ -174,7 +180,7 @@ def _name(v: Value, default: str = "") -> str:
 
 
 def _fmt(x: Any) -> str:
-    return format_number(getattr(x, "data", x))
+    return format_number(to_float(x))
 
 
 def format_number(x: float) -> str:

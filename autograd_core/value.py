@@ -7,18 +7,25 @@ derivatives as floats, so ``backward()`` is one loop of multiply-adds and no nod
 closure (no reference cycles: a dropped graph is freed by reference counting alone).
 
 Layout, chosen for speed: a node keeps its first two parents and their local derivatives in
-slots of its own (``_x0``/``_d0``, ``_x1``/``_d1``), not in tuples. Every op in the table
-has one or two inputs, so a node is one object for the garbage collector instead of three;
-the collector's passes over big graphs were most of a training step's time. Custom ops with
-more inputs keep the rest as ``(parent, ∂out/∂parent)`` pairs in ``_rest``. ``parents`` and
-``local_grads`` read them back as tuples.
+slots of its own (``_x0``/``_d0``, ``_x1``/``_d1``), not in tuples. Every table op has one or
+two inputs, so a node is one object for the garbage collector instead of three; the
+collector's passes over big graphs were most of a training step's time. A node the fast
+backward loop cannot handle (more than two inputs, or a custom :class:`Function` whose
+backward runs at backward time) also keeps a :class:`Cold` record in ``_rest``; on every
+other node ``_rest`` is ``None``.
+
+Nodes are made in one place, :func:`init_node`; :func:`record` is the one general way to add
+an op's result to the graph (modes, NaN checks, any number of inputs), and ``_record1`` /
+``_record2`` are its labelled fast path for the ordinary one- and two-input case.
+A recorded graph is immutable: ``parents`` cannot be reassigned, so every node is newer than
+its parents and creation order is a topological order (see graph.py).
 """
 
 from __future__ import annotations
 
 import itertools
 import numbers
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 import numpy as np
 
@@ -38,20 +45,20 @@ _SOFTPLUS, _RELU = OPS["softplus"], OPS["relu"]
 
 
 def to_float(x: Any) -> float:
-    """``x`` as a Python float, or ``TypeError`` naming what was received.
+    """``x`` as a Python float (a Value's ``data``), or ``TypeError`` naming what was received.
 
-    Accepts int, float, bool, ``fractions.Fraction``, numpy scalars; an int too large for a
-    float becomes ±inf (IEEE overflow), as does any real whose float conversion overflows.
+    Accepts int, float, bool, ``fractions.Fraction``, numpy scalars and Values; an int too
+    large for a float becomes ±inf (IEEE overflow), as does any real whose conversion overflows.
     """
     if type(x) is float:
         return x
+    if isinstance(x, Value):
+        return x.data
     if isinstance(x, (numbers.Real, np.bool_)) and not isinstance(x, np.ndarray):
         try:
             return float(x)
         except OverflowError:
             return float("inf") if x > 0 else float("-inf")  # type: ignore[operator]
-    if isinstance(x, Value):
-        return x.data
     raise TypeError(_expected_number(x))
 
 
@@ -68,68 +75,76 @@ def _expected_number(x: Any) -> str:
     return f"{expected}, got {kind}: {x!r:.60}{hint}"
 
 
-def _lift(x: Any) -> Value:
-    """A number operand as a constant leaf, so it shows in drawings as micrograd does."""
-    if isinstance(x, Value):
-        return x
-    return _leaf(to_float(x))
+class Cold(NamedTuple):
+    """What a node outside the fast loop keeps: every parent, and either their stored local
+    derivatives or (custom :class:`Function`) the ``ctx`` its backward will receive."""
+
+    parents: tuple[Value, ...]
+    local: tuple[Any, ...]
+    ctx: Any = None
 
 
-def _leaf(data: float) -> Value:
-    v = _new_value(Value)
+def init_node(v: Value, data: float, fn: Op | None = None, parents: tuple[Value, ...] = (),
+              local: tuple[Any, ...] = (), ctx: Any = None) -> Value:
+    """Fill every slot of ``v``: the one place a node is initialised.
+
+    ``local`` holds ∂v/∂parentᵢ (0.0 where missing). A node with ``ctx`` (a custom
+    Function's) or more than two parents gets a :class:`Cold` record.
+    """
     v.data = data
     v.grad = 0.0
     v.label = ""
-    v._fn = None
-    v._seq = _next_seq()
-    v._x0 = v._x1 = None
-    v._d0 = v._d1 = 0.0
-    v._rest = ()
-    return v
-
-
-def _node(data: float, parents: tuple[Value, ...], fn: Op | None, local: tuple[Any, ...]) -> Value:
-    v = _leaf(data)
     v._fn = fn
-    _set_edges(v, parents, local)
+    v._seq = _next_seq()
+    v._rest = None
+    if not parents:  # a leaf (a custom op without inputs is a constant: no backward to keep)
+        v._x0 = v._x1 = None
+        v._d0 = v._d1 = 0.0
+        return v
+    local = tuple(local) + (0.0,) * (len(parents) - len(local))
+    v._x0, v._d0 = parents[0], local[0]
+    v._x1, v._d1 = (parents[1], local[1]) if len(parents) > 1 else (None, 0.0)
+    if ctx is not None or len(parents) > 2:
+        v._rest = Cold(parents, local, ctx)
     return v
 
 
-def _set_edges(v: Value, parents: tuple[Value, ...], local: tuple[Any, ...]) -> None:
-    """Store ``parents`` and their local derivatives (0.0 where ``local`` has none) in ``v``."""
-    local = tuple(local) + (0.0,) * (len(parents) - len(local))
-    v._x0, v._d0 = (parents[0], local[0]) if parents else (None, 0.0)
-    v._x1, v._d1 = (parents[1], local[1]) if len(parents) > 1 else (None, 0.0)
-    v._rest = tuple(zip(parents[2:], local[2:]))
+def leaf(data: float) -> Value:
+    """A new leaf holding ``data`` (a float), with no checks."""
+    return init_node(_new_value(Value), data)
 
 
-def record(fn: Op, parents: tuple[Value, ...]) -> Value:
-    """Apply ``fn`` to ``parents`` eagerly and record the result as a new node.
+def lift(x: Any) -> Value:
+    """A number operand as a constant leaf, so it shows in drawings as micrograd does."""
+    if isinstance(x, Value):
+        return x
+    # Made for every number in an expression: one call for the common float.
+    return init_node(_new_value(Value), x if type(x) is float else to_float(x))
 
+
+def record(fn: Op, parents: tuple[Value, ...], data: float | None = None, ctx: Any = None) -> Value:
+    """Add ``fn`` applied to ``parents`` to the graph: the general, slower path.
+
+    Computes the forward value and the local derivatives on floats, unless ``data`` is given
+    (a custom Function ran its own forward; its ``ctx`` then replaces local derivatives).
     Inside ``no_grad`` the result is a leaf; under ``detect_anomaly`` a NaN output raises.
     """
     xs = tuple([p.data for p in parents])
-    out = fn.forward(FLOAT, *xs)
-    if ACTIVE[0] and not STATE.grad_enabled:
-        return _leaf(out)  # no_grad: skip the derivative altogether
-    return new_node(out, parents, fn, fn.derivative(FLOAT, xs, out))
+    if data is None:
+        data = fn.forward(FLOAT, *xs)
+    if ACTIVE[0]:
+        if not STATE.grad_enabled:
+            return leaf(data)
+        if STATE.anomaly and data != data:
+            from .anomaly import forward_nan_error
+
+            raise forward_nan_error(fn.name, parents)
+    local = () if ctx is not None else fn.derivative(FLOAT, xs, data)
+    return init_node(_new_value(Value), data, fn, parents, local, ctx)
 
 
-def new_node(data: float, parents: tuple[Value, ...], fn: Op, local: tuple[Any, ...]) -> Value:
-    """Record a node whose output and local derivatives were computed elsewhere (custom ops)."""
-    if not ACTIVE[0] or STATE.plain:
-        return _node(data, parents, fn, local)
-    if not STATE.grad_enabled:
-        return _leaf(data)
-    if data != data:
-        from .anomaly import forward_nan_error
-
-        raise forward_nan_error(fn.name, parents)
-    return _node(data, parents, fn, local)
-
-
-# The two hot paths below are record() unrolled for one and two inputs: the same steps,
-# with the node's slots filled directly (no parents tuple, no general _set_edges).
+# Fast path: record() for one and two inputs with the node's slots filled inline (no tuples,
+# no call to init_node). Same result, measured faster on the engine benchmark.
 def _record1(fn: Op, x: Value) -> Value:
     if ACTIVE[0] and not STATE.plain:
         return record(fn, (x,))
@@ -145,7 +160,7 @@ def _record1(fn: Op, x: Value) -> Value:
     (v._d0,) = fn.derivative(FLOAT, (a,), out)
     v._x1 = None
     v._d1 = 0.0
-    v._rest = ()
+    v._rest = None
     return v
 
 
@@ -164,7 +179,7 @@ def _record2(fn: Op, x: Value, y: Value) -> Value:
     v._x0 = x
     v._x1 = y
     v._d0, v._d1 = fn.derivative(FLOAT, (a, b), out)
-    v._rest = ()
+    v._rest = None
     return v
 
 
@@ -189,20 +204,20 @@ class Value(ElementaryOps):
     data: float
     grad: Any
     label: str
+    _fn: Op | None
+    _seq: int
+    _x0: Value | None
+    _x1: Value | None
+    _d0: Any
+    _d1: Any
+    _rest: Cold | None
 
     def __init__(self, data: Number | Value, label: str = "") -> None:
-        self.data = data if type(data) is float else to_float(data)
-        self.grad = 0.0
+        data = data if type(data) is float else to_float(data)
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
+        init_node(self, data)
         self.label = label
-        self._fn: Op | None = None
-        self._seq = _next_seq()
-        self._x0: Value | None = None
-        self._x1: Value | None = None
-        self._d0: Any = 0.0
-        self._d1: Any = 0.0
-        self._rest: tuple[tuple[Value, Any], ...] = ()
 
     # -- graph facts -------------------------------------------------------------------
     @property
@@ -218,31 +233,35 @@ class Value(ElementaryOps):
     @property
     def parents(self) -> tuple[Value, ...]:
         """The inputs of the op that made this node, in argument order (``()`` for a leaf)."""
+        if self._rest is not None:
+            return self._rest.parents
         x0 = self._x0
         if x0 is None:
             return ()
         x1 = self._x1
-        if x1 is None:
-            return (x0,)
-        return (x0, x1, *[p for p, _ in self._rest])
+        return (x0,) if x1 is None else (x0, x1)
 
     @parents.setter
-    def parents(self, parents: tuple[Value, ...]) -> None:
-        # Rewiring by hand (experiments, tests): each position keeps its local derivative.
-        parents = tuple(parents)
-        for p in parents:
-            if not isinstance(p, Value):
-                raise TypeError(f"parents must be Values, got {type(p).__name__}")
-        _set_edges(self, parents, self.local_grads[: len(parents)])
+    def parents(self, parents: Any) -> None:
+        raise AttributeError(
+            "a recorded graph is immutable: parents cannot be reassigned (every node must stay newer "
+            "than its parents); build a new node instead"
+        )
 
     @property
     def local_grads(self) -> tuple[Any, ...]:
-        """∂self/∂parentᵢ for each parent, evaluated at forward time."""
+        """∂self/∂parentᵢ for each parent, evaluated at forward time.
+
+        A custom Function's node computes them on demand, as its ``backward(ctx, 1.0)``.
+        """
+        rest = self._rest
+        if rest is not None:
+            if rest.ctx is not None:
+                return self._fn.vjp(self, 1.0, False)  # type: ignore[union-attr,misc]
+            return rest.local
         if self._x0 is None:
             return ()
-        if self._x1 is None:
-            return (self._d0,)
-        return (self._d0, self._d1, *[d for _, d in self._rest])
+        return (self._d0,) if self._x1 is None else (self._d0, self._d1)
 
     @property
     def is_leaf(self) -> bool:
@@ -259,28 +278,28 @@ class Value(ElementaryOps):
 
     # -- arithmetic: every method delegates to the op table ---------------------------
     def __add__(self, other: Number | Value) -> Value:
-        return _record2(_ADD, self, other if type(other) is Value else _lift(other))
+        return _record2(_ADD, self, other if type(other) is Value else lift(other))
 
     def __radd__(self, other: Number) -> Value:
-        return _record2(_ADD, _lift(other), self)
+        return _record2(_ADD, lift(other), self)
 
     def __sub__(self, other: Number | Value) -> Value:
-        return _record2(_SUB, self, other if type(other) is Value else _lift(other))
+        return _record2(_SUB, self, other if type(other) is Value else lift(other))
 
     def __rsub__(self, other: Number) -> Value:
-        return _record2(_SUB, _lift(other), self)
+        return _record2(_SUB, lift(other), self)
 
     def __mul__(self, other: Number | Value) -> Value:
-        return _record2(_MUL, self, other if type(other) is Value else _lift(other))
+        return _record2(_MUL, self, other if type(other) is Value else lift(other))
 
     def __rmul__(self, other: Number) -> Value:
-        return _record2(_MUL, _lift(other), self)
+        return _record2(_MUL, lift(other), self)
 
     def __truediv__(self, other: Number | Value) -> Value:
-        return _record2(_DIV, self, other if type(other) is Value else _lift(other))
+        return _record2(_DIV, self, other if type(other) is Value else lift(other))
 
     def __rtruediv__(self, other: Number) -> Value:
-        return _record2(_DIV, _lift(other), self)
+        return _record2(_DIV, lift(other), self)
 
     def __pow__(self, other: Number | Value) -> Value:
         if isinstance(other, Value):
@@ -288,7 +307,7 @@ class Value(ElementaryOps):
         return _record1(pow_const(to_float(other)), self)
 
     def __rpow__(self, other: Number) -> Value:
-        return _record2(_POW, _lift(other), self)
+        return _record2(_POW, lift(other), self)
 
     def __neg__(self) -> Value:
         return _record1(_NEG, self)
@@ -328,7 +347,11 @@ class Value(ElementaryOps):
         return _record1(_SIGMOID, self)
 
     def relu(self) -> Value:
-        """max(x, 0); ∂/∂x = 1 if x > 0 else 0 (0 at the kink, as PyTorch). NaN propagates."""
+        """max(x, 0); ∂/∂x = 1 if x > 0 else 0 (0 at the kink, as PyTorch). NaN propagates.
+
+        As in PyTorch, an inactive relu (x ≤ 0) passes back exactly 0, even when ∂C/∂out is
+        inf or nan: ``Value(-1.0).relu().sqrt()`` gives x.grad = 0.
+        """
         return _record1(_RELU, self)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
@@ -360,8 +383,9 @@ class Value(ElementaryOps):
         """Fill ``.grad`` of every node with ∂self/∂node, in reverse topological order.
 
         Leaves accumulate (a second call without ``zero_grad`` adds again, as in PyTorch);
-        interior nodes are reset first. With ``create_graph=True`` the gradients are Values,
-        so they can be differentiated again. Iterative: any depth works.
+        interior nodes are reset first. With ``create_graph=True`` the leaves' gradients are
+        Values, so they can be differentiated again (see :func:`autograd_core.backward.backward`
+        for the reference cycle this makes). Iterative: any depth works.
         """
         from .backward import backward
 
@@ -387,18 +411,34 @@ class Value(ElementaryOps):
 
         return reduce_value(self)
 
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        from .serialize import set_state
+
+        set_state(self, state)
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Value:
         from .serialize import deepcopy_value
 
         return deepcopy_value(self, memo)
 
     def __repr__(self) -> str:
-        grad = self.grad if not isinstance(self.grad, Value) else f"Value({self.grad.data})"
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data}, grad={grad}{label})"
+        return f"Value(data={self.data}, grad={_grad_repr(self.grad)}{label})"
+
+
+def _grad_repr(grad: Any) -> str:
+    return f"Value({grad.data})" if isinstance(grad, Value) else repr(grad)
+
+
+def creation_number(v: Value) -> int:
+    """How many nodes were made before ``v``: every node's is larger than its parents'."""
+    return v._seq
+
+
+def custom_ctx(v: Value) -> Any:
+    """The ``ctx`` a custom Function's node keeps for its backward, else ``None``."""
+    return v._rest.ctx if v._rest is not None else None
 
 
 _new_value = object.__new__
-# Creation order: a node is always made after its parents, so newer-first is a valid
-# backward order (graph.newest_first) as long as nobody rewires ``parents`` by hand.
 _next_seq = itertools.count().__next__

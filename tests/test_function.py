@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
+from typing import ClassVar
 
 import pytest
 
-from autograd_core import Function, GradcheckError, Value, detect_anomaly, gradcheck, gradients
+from autograd_core import Function, GradcheckError, Value, detect_anomaly, grad, gradcheck, gradients, no_grad
 
 
 class Cube(Function):
@@ -116,8 +119,9 @@ def test_wrong_number_of_gradients_is_a_clear_error():
         def backward(ctx, g):
             return (g,)
 
+    y = Bad.apply(1.0, 2.0)  # backward runs only when a backward pass needs it
     with pytest.raises(ValueError, match=r"Bad\.backward returned 1 gradients for 2 inputs"):
-        Bad.apply(1.0, 2.0)
+        y.backward()
 
 
 def test_non_number_gradient_is_a_clear_error():
@@ -130,8 +134,9 @@ def test_non_number_gradient_is_a_clear_error():
         def backward(ctx, g):
             return ("one",)
 
+    y = Bad.apply(1.0)
     with pytest.raises(TypeError, match=r"Bad\.backward returned str for input 0; expected a number or None"):
-        Bad.apply(1.0)
+        y.backward()
 
 
 def test_non_number_forward_is_a_clear_error():
@@ -161,10 +166,132 @@ def test_missing_forward_is_a_clear_error():
         Empty.apply(1.0)
 
 
-def test_second_derivative_through_a_float_backward_is_a_clear_error():
+def test_second_derivative_goes_through_a_backward_written_with_value_ops():
     x = Value(2.0)
-    with pytest.raises(NotImplementedError, match="cannot be differentiated twice"):
-        gradients(Cube.apply(x), [x], create_graph=True)
+    (g,) = gradients(Cube.apply(x), [x], create_graph=True)
+    assert isinstance(g, Value) and g.data == 12.0  # 3x²
+    (h,) = gradients(g, [x])
+    assert h == 12.0  # 6x
+    assert grad(grad(Cube.apply))(-1.5) == pytest.approx(-9.0, rel=1e-15)
+    assert grad(grad(grad(Cube.apply)))(0.3) == pytest.approx(6.0, rel=1e-15)
+
+
+class ExpSavingOutput(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = math.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_values
+        return (out * g,)
+
+
+def test_a_saved_output_becomes_the_output_node_under_create_graph():
+    # d²/dx² eˣ = eˣ only if the saved output is differentiated too (as torch's saved result).
+    assert grad(grad(ExpSavingOutput.apply))(0.7) == pytest.approx(math.exp(0.7), rel=1e-15)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_values
+        return y * g, x * g
+
+
+def test_saved_inputs_map_to_their_own_value_even_when_their_numbers_are_one_object():
+    a, b = Value(2.0), Value(2.0)
+    assert a.data is b.data  # one float constant: identity alone cannot tell them apart
+    ga, gb = gradients(Mul.apply(a, b), [a, b], create_graph=True)
+    assert gradients(ga, [a, b]) == (0.0, 1.0)  # ∂/∂a, ∂/∂b of ∂(ab)/∂a = b
+    assert gradients(gb, [a, b]) == (1.0, 0.0)
+
+
+def test_a_backward_that_values_cannot_run_is_a_clear_error_under_create_graph():
+    class Rounding(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_values
+            return (round(2 * x, 12) * g,)
+
+    x = Value(1.5)
+    Rounding.apply(x).backward()
+    assert x.grad == 3.0
+    with pytest.raises(TypeError, match=r"Rounding\.backward failed under create_graph=True"):
+        gradients(Rounding.apply(x), [x], create_graph=True)
+
+
+class Counted(Function):
+    calls: ClassVar[list[float]] = []
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        Counted.calls.append(g)
+        (x,) = ctx.saved_values
+        return (2 * x * g,)
+
+
+def test_backward_runs_only_in_a_backward_pass_once_per_pass():
+    Counted.calls.clear()
+    x = Value(3.0)
+    y = Counted.apply(x) * 5.0
+    with no_grad():
+        z = Counted.apply(x)
+    assert Counted.calls == [] and z.is_leaf and z.data == 9.0
+    y.backward()
+    y.backward()
+    assert Counted.calls == [5.0, 5.0] and x.grad == 60.0  # called with ∂C/∂out, each pass
+    z.backward()
+    assert Counted.calls == [5.0, 5.0]
+
+
+def test_an_exception_in_backward_does_not_break_forward():
+    class Broken(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            raise RuntimeError("backward not written yet")
+
+    y = Broken.apply(Value(1.0)) + 1.0
+    assert y.data == 3.0
+    with no_grad():
+        assert Broken.apply(4.0).data == 8.0
+    with pytest.raises(RuntimeError, match="not written yet"):
+        y.backward()
+
+
+def test_a_custom_node_keeps_its_ctx_and_no_closure():
+    y = Cube.apply(Value(2.0))
+    assert y.local_grads == (12.0,)
+    assert not any(isinstance(getattr(y, s), type(lambda: 0)) for s in ("_x0", "_d0", "_x1", "_d1"))
+    gc.disable()
+    try:
+        ref = weakref.ref(y)
+        y.backward()
+        del y
+        assert ref() is None
+    finally:
+        gc.enable()
 
 
 def test_forward_nan_in_a_custom_op_is_an_anomaly():
@@ -233,3 +360,18 @@ def test_a_custom_op_may_take_the_same_value_in_every_position():
 
 def test_gradcheck_passes_a_five_input_custom_op():
     assert gradcheck(lambda a, b, c, d, e: Poly5.apply(a, b, c, d, e) * a, [1.5, -2.0, 0.5, 3.0, -1.25])
+
+
+def test_a_nan_from_a_custom_backward_is_an_anomaly_naming_the_op():
+    class NanGrad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return (math.nan,)
+
+    y = NanGrad.apply(Value(1.0, "x")) * 2.0
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"op 'NanGrad'.*its backward returned nan"):
+        y.backward()

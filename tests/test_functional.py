@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograd_core import Value, grad, value_and_grad
+from autograd_core import Value, grad, gradients, is_grad_enabled, no_grad, value_and_grad
 
 
 def test_grad_of_cube():
@@ -128,3 +128,57 @@ def test_nesting_depth_is_restored_after_an_exception():
     with pytest.raises(RuntimeError):
         grad(boom)(1.0)
     assert type(grad(lambda x: x * x)(2.0)) is float
+
+
+# -- function transforms: the same answer whatever the ambient mode (torch.func, JAX) --------
+
+
+def test_every_functional_entry_point_gives_the_right_answer_inside_no_grad():
+    f = lambda x, y: x * x * y + x.sin()  # ∂f/∂x = 2xy + cos x, ∂f/∂y = x²
+    dx, d2x = 3.0 + math.cos(3.0), 1.0 - math.sin(3.0)
+    outside = (grad(f)(3.0, 0.5), value_and_grad(f, (0, 1))(3.0, 0.5), grad(grad(f))(3.0, 0.5))
+    assert outside[0] == dx and outside[1][1] == (dx, 9.0) and outside[2] == d2x
+    x, y = Value(3.0), Value(0.5)
+    z = f(x, y)
+    with no_grad():
+        assert grad(f)(3.0, 0.5) == outside[0]
+        assert value_and_grad(f, (0, 1))(3.0, 0.5) == outside[1]
+        assert grad(grad(f))(3.0, 0.5) == outside[2]
+        assert grad(grad(lambda t: t.tanh()))(0.4) == pytest.approx(-2 * math.tanh(0.4) * (1 - math.tanh(0.4) ** 2))
+        assert gradients(z, [x, y]) == (dx, 9.0)
+        gx, _ = gradients(z, [x, y], create_graph=True)
+        assert isinstance(gx, Value) and not gx.is_leaf  # recorded although no_grad is on
+        assert gradients(gx, [x, y]) == (d2x, 6.0)
+        z.backward()
+        assert (x.grad, y.grad) == (dx, 9.0)
+        assert not is_grad_enabled()  # and the ambient mode is untouched
+        assert (Value(1.0) * 2.0).is_leaf
+
+
+def test_no_grad_inside_the_function_still_applies():
+    def f(x):
+        with no_grad():
+            c = x * 2.0  # a constant to the derivative
+        return x * c
+
+    assert grad(f)(3.0) == 6.0
+    with no_grad():
+        assert grad(f)(3.0) == 6.0
+
+
+def test_backward_with_create_graph_records_inside_no_grad():
+    x = Value(2.0)
+    y = x * x * x
+    with no_grad(), pytest.warns(UserWarning, match="reference cycle"):
+        y.backward(create_graph=True)
+    assert isinstance(x.grad, Value) and gradients(x.grad, [x]) == (12.0,)
+
+
+def test_repeated_argnums_give_each_position_its_gradient_as_jax():
+    f = lambda x, y: x * x * y
+    assert grad(f, argnums=(0, 0))(2.0, 3.0) == (12.0, 12.0)
+    assert grad(f, argnums=(1, 0, 1))(2.0, 3.0) == (4.0, 12.0, 4.0)
+    assert grad(f, argnums=(0, -2))(2.0, 3.0) == (12.0, 12.0)
+    assert value_and_grad(f, argnums=(0, 0))(2.0, 3.0) == (12.0, (12.0, 12.0))
+    x = Value(2.0)
+    assert gradients(f(x, 3.0), [x, x]) == (12.0, 12.0)

@@ -78,18 +78,20 @@ def test_create_graph_gradients_keep_the_graph_until_the_grads_are_cleared():
     with gc_off():
         a, b, c = Value(3.0), Value(4.0), Value(5.0)
         p = (a * b) * c
-        p.backward(create_graph=True)
+        with pytest.warns(UserWarning, match="reference cycle between each leaf and its .grad"):
+            p.backward(create_graph=True)
         refs = interior_refs(p)
         del p
         a.grad = b.grad = c.grad = 0.0
         assert all(r() is None for r in refs)
 
 
-def test_create_graph_through_tanh_leaves_no_reference_cycle():
+def test_create_graph_through_tanh_leaves_no_reference_cycle_once_the_grads_are_cleared():
     with gc_off():
         a, b = Value(3.0), Value(4.0)
         p = (a * b).tanh()
-        p.backward(create_graph=True)
+        with pytest.warns(UserWarning, match="x.grad = 0.0"):
+            p.backward(create_graph=True)
         refs = interior_refs(p)
         del p
         a.grad = b.grad = 0.0
@@ -317,3 +319,47 @@ def test_graph_memory_stays_within_budget_and_is_returned_on_drop():
     assert used / nodes < 300
     # What stays is CPython's tuple and float free lists (a few hundred kB whatever the graph size).
     assert left < 512 * 1024
+
+
+def test_backward_with_create_graph_warns_about_the_leaf_grad_cycle_and_zero_grad_frees_it():
+    # As PyTorch: x.grad's graph refers back to x. The warning says how to break the cycle.
+    with gc_off():
+        x = Value(0.5)
+        y = (x * x).tanh()
+        with pytest.warns(UserWarning, match=r"reference cycle between each leaf and its \.grad"):
+            y.backward(create_graph=True)
+        grad_graph = weakref.ref(x.grad)
+        assert x in set(topological_order(x.grad))  # the cycle x → x.grad → … → x
+        refs = interior_refs(y)
+        del y
+        x.zero_grad()
+        assert grad_graph() is None and all(r() is None for r in refs)
+
+
+def test_gradients_and_grad_with_create_graph_leave_no_cycle():
+    from autograd_core import grad
+
+    with gc_off():
+        x = Value(0.5)
+        y = (x * x).tanh()
+        (g,) = gradients(y, [x], create_graph=True)
+        assert x.grad == 0.0  # nothing written: no leaf ↔ grad cycle
+        refs = interior_refs(y) + interior_refs(g)
+        del y, g
+        assert all(r() is None for r in refs)
+        f2 = grad(grad(lambda t: (t * t).tanh() * t))
+        probe = Value(0.3)
+        before = len(gc.get_objects())
+        for _ in range(3):
+            f2(probe)
+        assert len(gc.get_objects()) <= before + 50  # nothing piles up for the collector
+
+
+def test_backward_without_create_graph_does_not_warn():
+    import warnings
+
+    x = Value(2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x * x).backward()
+        x.backward(create_graph=True)  # a leaf root: its grad is a number, no cycle

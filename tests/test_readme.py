@@ -32,4 +32,6 @@ def test_readme_examples_run_and_print_what_they_claim(tmp_path, monkeypatch, ca
     out = capsys.readouterr().out
     assert (tmp_path / "neuron.png").exists()
     assert "∂C/∂" in out
+    # Stepping after the first block's a.backward() still shows the true ∂a/∂x1, not a doubled one.
+    assert "∂C/∂x1 = -1.5 (a leaf" in out and "∂C/∂x1 = -3" not in out
     assert namespace["history"].accuracy[-1] == 1.0

@@ -160,7 +160,8 @@ def test_a_100000_deep_chain_copies_without_recursion(copier):
 def test_create_graph_grads_are_copied_into_the_new_graph(copier):
     a, b = Value(3.0, "a"), Value(4.0, "b")
     p = a * b
-    p.backward(create_graph=True)
+    with pytest.warns(UserWarning, match="reference cycle"):
+        p.backward(create_graph=True)
     a2, b2, _ = copier([a, b, p])
     assert isinstance(a2.grad, Value) and a2.grad.data == 4.0
     assert b2 in set(topological_order(a2.grad)) and b not in set(topological_order(a2.grad))
@@ -193,7 +194,7 @@ def test_pickled_custom_op_keeps_its_local_grads_and_name():
 
 def test_pickled_custom_op_cannot_be_differentiated_twice_like_the_original():
     y = pickled(Cube.apply(Value(2.0)))
-    with pytest.raises(NotImplementedError, match="Function Cube has a float backward"):
+    with pytest.raises(NotImplementedError, match=r"Cube was restored from a pickle.*cannot be differentiated twice"):
         y.backward(create_graph=True)
 
 
@@ -214,19 +215,6 @@ def test_copy_copy_is_shallow_new_node_same_parents():
     y.label = "y"
     z = copy.copy(y)
     assert z is not y and z.parents == y.parents and (z.data, z.op, z.label) == (6.0, "*", "y")
-
-
-def test_hand_made_cycle_is_copied_faithfully_and_backward_still_refuses_it():
-    x = Value(1.0)
-    y = x + 1.0
-    z = y * 2.0
-    y.parents = (z, y.parents[1])  # a cycle y → z → y, only possible by editing parents
-    z2 = copy.deepcopy(z)
-    assert z2.parents[0].parents[0] is z2
-    with pytest.raises(ValueError, match="cycle"):
-        z2.backward()
-    z3 = pickled(z)
-    assert z3.parents[0].parents[0] is z3
 
 
 def test_graph_closure_lists_parents_before_children():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import random
+import weakref
 
 import pytest
 from hypothesis import given, settings
@@ -213,3 +215,79 @@ def test_stepper_without_ipywidgets_names_the_extra_and_steps_still_work(monkeyp
     with pytest.raises(ImportError, match=r"pip install backprop-lab\[viz\]"):
         step_through(y)
     assert len(list(backward_steps(y))) == 3
+
+
+def _neuron() -> tuple[Value, dict[str, Value]]:
+    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
+    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
+    b = Value(6.8813735870195432, "b")
+    a = (x1 * w1 + x2 * w2 + b).tanh()
+    return a, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b}
+
+
+def test_stepping_after_an_earlier_backward_shows_the_true_derivatives():
+    a, leaves = _neuron()
+    a.backward()
+    true = {name: v.grad for name, v in leaves.items()}
+    assert true["x1"] == pytest.approx(-1.5) and true["w1"] == pytest.approx(1.0)
+    steps = list(backward_steps(a))
+    last = steps[-1].snapshot()
+    for name, v in leaves.items():
+        (step,) = [s for s in steps if s.node is v]
+        assert step.upstream == true[name]  # ∂a/∂leaf for this pass, not doubled
+        assert last.grad(v) == true[name] and last.terms[id(v)] == [true[name]]
+        assert v.grad == 2 * true[name]  # .grad itself accumulates exactly as backward() does
+    assert "∂C/∂x1 = -1.5" in next(s for s in steps if s.node is leaves["x1"]).explain()
+
+
+def test_step_drawing_after_an_earlier_backward_shows_the_true_derivatives():
+    pytest.importorskip("graphviz")
+    from autograd_core import draw_graph
+
+    a, _ = _neuron()
+    a.backward()
+    a.backward()  # x1.grad is now -3
+    steps = list(backward_steps(a))
+    source = draw_graph(a, highlight=steps[-1]).source
+    assert "grad -1.5" in source and "grad -3" not in source and "grad -4.5" not in source
+
+
+def test_seed_of_a_leaf_root_is_its_own_derivative():
+    x = Value(2.0, "x")
+    x.grad = 5.0
+    (step,) = backward_steps(x, 3.0)
+    assert step.upstream == 3.0 and step.snapshot().grad(x) == 3.0 and x.grad == 8.0
+
+
+def test_a_list_of_steps_is_freed_by_reference_counting_alone():
+    gc.disable()
+    try:
+        x = Value(0.5, "x")
+        y = (x * x).tanh() + x
+        steps = list(backward_steps(y))
+        snapshots = [s.snapshot() for s in steps]
+        refs = [weakref.ref(steps[0]), weakref.ref(y), weakref.ref(y.parents[0]), weakref.ref(snapshots[-1])]
+        del steps, snapshots, y
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
+def test_steps_through_a_custom_function_show_its_backward():
+    from autograd_core import Function
+
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_values
+            return (3 * x**2 * g,)
+
+    x = Value(2.0, "x")
+    y = Cube.apply(x)
+    (step,) = [s for s in backward_steps(y * 2.0) if s.node is y]
+    assert step.local_grads == (12.0,) and step.contributions == (24.0,) and x.grad == 24.0
