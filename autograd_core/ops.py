@@ -59,6 +59,10 @@ class Op:
         return (op_by_name, (self.name,))
 
 
+def _ALWAYS(xs: Sequence[float]) -> tuple[bool, ...]:
+    return (True,)
+
+
 # Below this |a|, a⁻¹ overflows to inf.
 _TINY = 1.0 / sys.float_info.max
 
@@ -225,10 +229,11 @@ _TABLE += [
     _op("exp2",     1, lambda B, x: B.exp2(x),      lambda B, xs, out: (out * _LN2,)),
     _op("square",   1, lambda B, x: x * x,          lambda B, xs, out: (2.0 * xs[0],)),
     _op("reciprocal", 1, lambda B, x: B.div(1.0, x), lambda B, xs, out: (-(out * out),)),
-    _op("sign",     1, lambda B, x: B.sign(x),      _zero_derivative, kink=lambda xs: xs[0]),
-    _op("floor",    1, lambda B, x: B.floor(x),     _zero_derivative, kink=_kink_at_integers),
-    _op("ceil",     1, lambda B, x: B.ceil(x),      _zero_derivative, kink=_kink_at_integers),
-    _op("round",    1, lambda B, x: B.round(x),     _zero_derivative, kink=_kink_at_half_integers),
+    # Piecewise constant: PyTorch's backward is zeros, so even an inf/nan upstream passes back 0.
+    _op("sign",     1, lambda B, x: B.sign(x),      _zero_derivative, kink=lambda xs: xs[0], masks=_ALWAYS),
+    _op("floor",    1, lambda B, x: B.floor(x),     _zero_derivative, kink=_kink_at_integers, masks=_ALWAYS),
+    _op("ceil",     1, lambda B, x: B.ceil(x),      _zero_derivative, kink=_kink_at_integers, masks=_ALWAYS),
+    _op("round",    1, lambda B, x: B.round(x),     _zero_derivative, kink=_kink_at_half_integers, masks=_ALWAYS),
     # a % b with the sign of b (Python, torch.remainder): ∂/∂a = 1, ∂/∂b = −⌊a/b⌋.
     _op("%",        2, lambda B, a, b: B.remainder(a, b),
         lambda B, xs, out: (1.0, -B.floordiv(xs[0], xs[1])), kink=_kink_of_quotient),
@@ -254,13 +259,13 @@ _TABLE += [
     _op("hardsigmoid", 1,
         lambda B, x: B.where(B.data(x) <= -3.0, 0.0, B.where(B.data(x) >= 3.0, 1.0, x / 6.0 + 0.5)),
         lambda B, xs, out: (B.where((B.data(xs[0]) > -3.0) & (B.data(xs[0]) < 3.0), 1.0 / 6.0, 0.0),),
-        kink=_kink_at_three),
+        kink=_kink_at_three, masks=lambda xs: (not -3.0 < xs[0] < 3.0,)),
     # x·relu6(x + 3)/6: x/3 + 1/2 strictly inside (−3, 3), 0 from −3 down, 1 from 3 up (nan: 1),
     # as PyTorch; 0·x below −3 so that x = −inf reads nan, as PyTorch's x·0.
     _op("hardswish", 1,
         lambda B, x: B.where(B.data(x) <= -3.0, 0.0 * x, B.where(B.data(x) >= 3.0, x, x * (x + 3.0) / 6.0)),
         lambda B, xs, out: (B.where(B.data(xs[0]) <= -3.0, 0.0, B.where(B.data(xs[0]) < 3.0, xs[0] / 3.0 + 0.5, 1.0)),),
-        kink=_kink_at_three),
+        kink=_kink_at_three, masks=lambda xs: (xs[0] <= -3.0,)),
     _op("mish",     1, lambda B, x: x * B.tanh(B.softplus(x)), _mish_derivative),
     # log σ(x) = −softplus(−x); ∂/∂x = σ(−x)
     _op("logsigmoid", 1, lambda B, x: -B.softplus(-x), lambda B, xs, out: (B.sigmoid(-xs[0]),)),
@@ -360,6 +365,7 @@ def clamp_op(lo: float = -math.inf, hi: float = math.inf) -> Op:
         lambda B, x: B.minimum(B.maximum(x, lo), hi),
         lambda B, xs, out: (B.where((B.data(xs[0]) >= lo) & (B.data(xs[0]) <= hi), 1.0, 0.0),),
         kink=lambda xs: (xs[0] - lo) * (xs[0] - hi),
+        masks=lambda xs: (not lo <= xs[0] <= hi,),
         factory="clamp_op",
         params=(lo, hi),
     )
@@ -377,6 +383,7 @@ def hardtanh_op(lo: float = -1.0, hi: float = 1.0) -> Op:
         lambda B, x: B.minimum(B.maximum(x, lo), hi),
         lambda B, xs, out: (B.where((B.data(xs[0]) <= lo) | (B.data(xs[0]) >= hi), 0.0, 1.0),),
         kink=lambda xs: (xs[0] - lo) * (xs[0] - hi),
+        masks=lambda xs: (xs[0] <= lo or xs[0] >= hi,),
         factory="hardtanh_op",
         params=(lo, hi),
     )

@@ -291,8 +291,29 @@ def _lrelu(v, slope):
     return torch.nn.functional.leaky_relu(v, slope)
 
 
+def _op(v, name, *args):
+    """``v.name(*args)`` on a Value, the same function of torch on a tensor."""
+    if isinstance(v, Value):
+        return getattr(v, name)(*args)
+    import torch
+
+    fn = getattr(torch, name, None) if name in ("floor", "ceil", "round", "sign", "clamp") else None
+    return (fn or getattr(torch.nn.functional, name))(v, *args)
+
+
 # name: (f, inputs); f runs unchanged on Values and on float64 tensors.
 MASK_CASES = {
+    "floor_inf_upstream": (lambda x: _op(x, "floor").sqrt(), [0.3]),
+    "ceil_inf_upstream": (lambda x: _op(x, "ceil").sqrt(), [-0.5]),
+    "round_nan_upstream": (lambda x: _op(x, "round").sqrt() * 0.0, [0.3]),
+    "sign_inf_upstream": (lambda x: (_op(x, "sign") + 1.0).sqrt(), [-2.0]),
+    "clamp_outside_inf_upstream": (lambda x: (_op(x, "clamp", -1.0, 1.0) - 1.0).sqrt(), [5.0]),
+    "clamp_inside_inf_upstream": (lambda x: (_op(x, "clamp", -1.0, 1.0) + 0.5).sqrt(), [-0.5]),
+    "hardtanh_outside_inf_upstream": (lambda x: (_op(x, "hardtanh") - 1.0).sqrt(), [5.0]),
+    "hardtanh_at_bound_inf_upstream": (lambda x: (_op(x, "hardtanh") - 1.0).sqrt(), [1.0]),
+    "hardsigmoid_outside_inf_upstream": (lambda x: (_op(x, "hardsigmoid") - 1.0).sqrt(), [5.0]),
+    "hardswish_below_inf_upstream": (lambda x: _op(x, "hardswish").sqrt(), [-5.0]),
+    "hardswish_at_minus_3_inf_upstream": (lambda x: _op(x, "hardswish").sqrt(), [-3.0]),
     "inactive_relu_inf_upstream": (lambda x: x.relu().sqrt(), [-1.0]),
     "relu_at_kink_inf_upstream": (lambda x: x.relu().sqrt(), [0.0]),
     "inactive_relu_nan_upstream": (lambda x: x.relu().sqrt() * 0.0, [-2.0]),
