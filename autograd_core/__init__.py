@@ -17,7 +17,7 @@ from .check import (
     gradcheck,
     gradgradcheck,
 )
-from .compile import CompileCheckError, CompiledFunction, CompileError, compile
+from .compile import CompileCheckError, CompiledFunction, CompileError, batch_rule, compile
 from .draw import draw_dot, draw_graph, value_labels
 from .function import Function, FunctionCtx
 from .functional import grad, value_and_grad
@@ -62,4 +62,5 @@ __all__ = [
     "CompiledFunction",
     "CompileError",
     "CompileCheckError",
+    "batch_rule",
 ]
