@@ -1,176 +1,499 @@
-"""Compiled training steps: a model's loss and gradients over a whole batch, with numpy.
+"""Compiled mode: a model's forward and backward on whole numpy batches, weights in one array.
 
-``compiled_loss(model, loss, X, y)`` gives the same mean loss C and the same ∂C/∂w as building
-one graph per sample and calling ``backward()`` — the eager way — but traces the model once
-(:func:`autograd_core.compile`) and then runs the recorded program on the whole batch: each
-layer a = σ(W·x + b) becomes one matrix product and one elementwise call. The trace is cached
-on the model and reused until its parameter list changes; parameters are read afresh on every
-call, so optimizers that update ``p.data`` in place work unchanged.
+A :class:`Program` reads the model's structure — ``Sequential``/``MLP`` of ``Layer``,
+``Neuron``, ``BatchNorm1d`` and ``Activation`` — and runs each dense layer a = σ(z),
+z = w·x + b, as one matrix product over the batch:
 
-Losses, as in :mod:`nn.losses` with ``reduction='mean'`` over all n·k elements:
+    Z = [A, 1] · Mᵀ        M = [W | b], one row (w₀ … w_{m−1}, b) per neuron
 
-* ``"hinge"``:  relu(1 − y·s) with y = ±1 (labels {0, 1} are mapped by y ↦ 2y − 1)
-* ``"mse"``:    (a − y)²
-* ``"bce"``:    softplus(z) − y·z  (binary cross-entropy with logits, y ∈ [0, 1])
-* ``"cross_entropy"``: log Σₖ e^zₖ − z_t per sample, with integer classes t (mean over n)
+which is exactly how ``model.parameters()`` lists a layer's weights, so the flat parameter
+vector θ (``θ[i] = parameters()[i].data``) *is* the matrices, with no gathering. Backward:
+∂C/∂M = (∂C/∂Z)ᵀ·[A, 1] (written straight into the gradient vector), ∂C/∂A = ∂C/∂Z · W, and
+∂C/∂Z = ∂C/∂A · σ'(Z) with the op table's derivative (relu's as a boolean mask). Batch norm
+runs its batch statistics in numpy and keeps its running statistics in arrays. Buffers are
+allocated once per batch size. Any other module is traced instead
+(:func:`autograd_core.compile`), which is slower to build and refuses batch norm.
 
-The first three are traced together with the model, labels entering as extra inputs. Cross-
-entropy needs each row's maximum m to stay finite (log Σ e^(z−m) + m), a data-dependent
-choice a trace would freeze, so the model is traced alone and the softmax head runs in numpy:
-∂C/∂zₖ = (softmax(z)ₖ − [k = t])/n.
+The numbers are the eager engine's up to the order of additions inside a matrix product
+(~1e-16 relative). :func:`compiled_loss` is the one-call form: mean loss C over the batch,
+∂C/∂w added into every ``p.grad``.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
-from operator import is_
+from operator import attrgetter, is_
 from typing import Any
 
 import numpy as np
 
-from autograd_core import Value
-from autograd_core.compile import CompiledFunction, compile
+from autograd_core import OPS, Value, batch_rule
+from autograd_core import compile as trace_compile
 
 from .batchnorm import BatchNorm1d
+from .layers import MLP, Activation, Layer, Neuron, Sequential
+from .losses import LOSSES
 from .module import Module
 
-__all__ = ["compiled_loss", "LOSSES"]
+__all__ = ["Program", "compiled_loss", "program"]
 
-LOSSES = ("hinge", "mse", "bce", "cross_entropy")
-
-# model -> {(loss, n_features, n_label_columns): (model snapshot at trace time, compiled function)}; weak, so a
-# dropped model frees its traces, and nothing unpicklable is stored on the model itself.
-_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[Any, CompiledFunction]]] = (
-    weakref.WeakKeyDictionary()
-)
+_data = attrgetter("data")
+_RELU = OPS["relu"]
 
 
-def compiled_loss(model: Any, loss: str, X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean loss over the batch; ADDS ∂loss/∂p into every parameter's ``.grad``.
+class CompileNotSupported(ValueError):
+    """The model has no compiled form (batch norm inside a module that can only be traced)."""
 
-    ``X`` is ``(n, n_features)``; ``y`` holds one target per output (``(n,)`` or ``(n, k)``),
-    or integer classes ``(n,)`` for cross-entropy. Returns ``(loss, outputs)`` with outputs
-    ``(n,)`` for a one-output model, else ``(n, k)``. Raises ``ValueError`` for an unknown loss,
-    mismatched shapes, bad targets, and models with batch norm (batch statistics tie the
-    samples together, so one sample's graph is not the program).
+
+# -- stages ----------------------------------------------------------------------------------
+class _Dense:
+    """a = σ([A, 1]·Mᵀ) for a Layer or a Neuron; M a (J, m + bias) view of θ."""
+
+    def __init__(self, start: int, J: int, m: int, bias: bool, op: Any) -> None:
+        self.start, self.J, self.m, self.bias = start, J, m, bias
+        self.size = J * (m + bias)
+        self.width_in, self.width_out, self.wants_ones = m, J, bias
+        self.relu = op is _RELU
+        self.linear = op is None
+        self.rule = None if op is None or self.relu else batch_rule(op)
+
+    def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        shape = (self.J, self.m + self.bias)
+        self.M = theta[self.start:self.start + self.size].reshape(shape)
+        self.W = self.M[:, :self.m]
+        self.gM = grad[self.start:self.start + self.size].reshape(shape)
+
+    def alloc(self, n: int, extra: int) -> dict[str, Any]:
+        out = np.empty((n, self.J + extra))
+        if extra:
+            out[:, self.J] = 1.0
+        s = {"out": out, "dA": np.empty((n, self.m))}
+        s["Z"] = out if self.linear and not extra else np.empty((n, self.J))
+        if self.relu:
+            s["mask"] = np.empty((n, self.J), dtype=bool)
+        return s
+
+    def forward(self, x: np.ndarray, s: dict[str, Any], training: bool, update: bool) -> None:
+        s["x"] = x
+        Z, out = s["Z"], s["out"]
+        np.matmul(x, self.M.T, out=Z)
+        if self.relu:
+            np.maximum(Z, 0.0, out=out[:, :self.J])
+        elif self.rule is not None:
+            s["a"] = self.rule[0](Z)
+            out[:, :self.J] = s["a"]
+        elif Z is not out:
+            out[:, :self.J] = Z
+
+    def backward(self, dA: np.ndarray, s: dict[str, Any], need_input: bool) -> np.ndarray | None:
+        if self.relu:
+            # relu'(z) = 0 for z ≤ 0, else 1 (nan passes the gradient, as the eager rule).
+            mask = s["mask"]
+            np.less_equal(s["Z"], 0.0, out=mask)
+            np.logical_not(mask, out=mask)
+            np.multiply(dA, mask, out=dA)
+        elif self.rule is not None:
+            dA *= self.rule[1](s["Z"], s["a"])
+        np.matmul(dA.T, s["x"], out=self.gM)
+        if not need_input:
+            return None
+        return np.matmul(dA, self.W, out=s["dA"])
+
+
+class _BatchNorm:
+    """BatchNorm1d on a batch: batch statistics (training, or no running ones) or running ones."""
+
+    def __init__(self, start: int, module: BatchNorm1d) -> None:
+        F = module.num_features
+        self.start, self.module, self.F = start, module, F
+        self.affine = module.affine
+        self.size = 2 * F if module.affine else 0
+        self.width_in = self.width_out = F
+        self.wants_ones = False
+        self.eps = module.eps
+        self.momentum = module.momentum
+        self.training = module.training
+        self.tracking = module.track_running_stats
+        self.read_buffers()
+
+    def read_buffers(self) -> None:
+        m = self.module
+        if self.tracking:
+            self.running_mean = np.array(m.running_mean, dtype=np.float64)
+            self.running_var = np.array(m.running_var, dtype=np.float64)
+            self.tracked = int(m.num_batches_tracked or 0)
+
+    def write_buffers(self) -> None:
+        if self.tracking:
+            self.module.running_mean = self.running_mean.tolist()
+            self.module.running_var = self.running_var.tolist()
+            self.module.num_batches_tracked = self.tracked
+
+    def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        F, a = self.F, self.start
+        if self.affine:
+            self.gamma, self.beta = theta[a:a + F], theta[a + F:a + 2 * F]
+            self.dgamma, self.dbeta = grad[a:a + F], grad[a + F:a + 2 * F]
+
+    def alloc(self, n: int, extra: int) -> dict[str, Any]:
+        out = np.empty((n, self.F + extra))
+        if extra:
+            out[:, self.F] = 1.0
+        return {"out": out}
+
+    def forward(self, x: np.ndarray, s: dict[str, Any], training: bool, update: bool) -> None:
+        n = x.shape[0]
+        batch_stats = not self.tracking or (self.training and training)
+        if batch_stats:
+            if n < 2:
+                raise ValueError(f"BatchNorm1d({self.F}) expected more than 1 value per channel when using batch "
+                                 f"statistics, got a batch of {n} sample; pass at least 2 samples or call .eval()")
+            mean = x.mean(axis=0)
+            centred = x - mean
+            var = (centred * centred).mean(axis=0)
+            inv_std = 1.0 / np.sqrt(var + self.eps)
+            if update and self.tracking and self.training:
+                m = self.momentum if self.momentum is not None else 1.0 / (self.tracked + 1)
+                self.running_mean = (1.0 - m) * self.running_mean + m * mean
+                self.running_var = (1.0 - m) * self.running_var + m * var * n / (n - 1)
+                self.tracked += 1
+        else:
+            centred = x - self.running_mean
+            inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
+        xhat = centred * inv_std
+        s["xhat"], s["inv_std"], s["batch_stats"] = xhat, inv_std, batch_stats
+        y = self.gamma * xhat + self.beta if self.affine else xhat
+        s["out"][:, :self.F] = y
+
+    def backward(self, dY: np.ndarray, s: dict[str, Any], need_input: bool) -> np.ndarray | None:
+        xhat, inv_std = s["xhat"], s["inv_std"]
+        if self.affine:
+            self.dbeta[:] = dY.sum(axis=0)
+            self.dgamma[:] = (dY * xhat).sum(axis=0)
+            dxhat = dY * self.gamma
+        else:
+            dxhat = dY
+        if not need_input:
+            return None
+        if not s["batch_stats"]:
+            return dxhat * inv_std
+        # ∂C/∂x = (1/σ)·(∂C/∂x̂ − mean(∂C/∂x̂) − x̂·mean(∂C/∂x̂ · x̂)): μ and σ² depend on every sample.
+        return inv_std * (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0))
+
+
+class _Activation:
+    """a = σ(z) elementwise, for an Activation module."""
+
+    def __init__(self, op: Any, width: int) -> None:
+        self.size = 0
+        self.width_in = self.width_out = width
+        self.wants_ones = False
+        self.op = op
+        self.rule = batch_rule(op) if op is not None else None
+
+    def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        pass
+
+    def alloc(self, n: int, extra: int) -> dict[str, Any]:
+        out = np.empty((n, self.width_out + extra))
+        if extra:
+            out[:, self.width_out] = 1.0
+        return {"out": out}
+
+    def forward(self, x: np.ndarray, s: dict[str, Any], training: bool, update: bool) -> None:
+        s["x"] = x
+        s["a"] = x if self.rule is None else self.rule[0](x)
+        s["out"][:, :self.width_out] = s["a"]
+
+    def backward(self, dA: np.ndarray, s: dict[str, Any], need_input: bool) -> np.ndarray | None:
+        if not need_input:
+            return None
+        return dA if self.rule is None else dA * self.rule[1](s["x"], s["a"])
+
+
+# -- reading a model's structure ---------------------------------------------------------------
+def _leaves(module: Module) -> list[Module] | None:
+    """The modules a forward pass runs, in order, if every one is a built-in; else None."""
+    kind = type(module)
+    if kind in (Sequential, MLP):
+        out: list[Module] = []
+        for layer in module.layers:  # type: ignore[attr-defined]
+            inner = _leaves(layer)
+            if inner is None:
+                return None
+            out.extend(inner)
+        return out
+    if kind in (Layer, Neuron, BatchNorm1d, Activation):
+        return [module]
+    return None
+
+
+def _neuron_op(neuron: Neuron) -> Any:
+    if neuron.activation == "relu":
+        return _RELU
+    return neuron._sigma(Value(1.0)).fn
+
+
+def _dense(neurons: list[Neuron], start: int) -> tuple[_Dense, list[Value]] | None:
+    first = neurons[0]
+    m, bias, op = len(first.w), first.b is not None, _neuron_op(first)
+    params: list[Value] = []
+    for nrn in neurons:
+        if type(nrn) is not Neuron or len(nrn.w) != m or (nrn.b is not None) != bias:
+            return None
+        other = _neuron_op(nrn)
+        if other is not op and (op is None or other is None or other.name != op.name):
+            return None
+        params.extend(nrn.w)
+        if bias:
+            params.append(nrn.b)  # type: ignore[arg-type]
+    return _Dense(start, len(neurons), m, bias, op), params
+
+
+def _structure(model: Module, n_inputs: int) -> tuple[list[Any], list[Value]] | None:
+    leaves = _leaves(model)
+    if not leaves:
+        return None
+    stages: list[Any] = []
+    params: list[Value] = []
+    width = n_inputs
+    for leaf in leaves:
+        if isinstance(leaf, (Layer, Neuron)):
+            found = _dense(leaf.neurons if isinstance(leaf, Layer) else [leaf], len(params))
+            if found is None:
+                return None
+            stage, ps = found
+            params.extend(ps)
+        elif isinstance(leaf, BatchNorm1d):
+            stage = _BatchNorm(len(params), leaf)
+            params.extend([*leaf.gamma, *leaf.beta])
+        else:
+            probe = leaf._sigma(Value(1.0))  # type: ignore[attr-defined]
+            stage = _Activation(probe.fn, width)
+        if stage.width_in != width:
+            raise ValueError(f"{leaf!r} expects samples of {stage.width_in} features, got {width}")
+        width = stage.width_out
+        stages.append(stage)
+    return stages, params
+
+
+# -- the program -------------------------------------------------------------------------------
+class Program:
+    """A model's batched forward and backward over a flat parameter vector θ.
+
+    ``Program(model, n_inputs)`` reads the structure (see the module docstring); ``params`` is
+    ``model.parameters()`` and fixes θ's layout. :meth:`bind` attaches θ and its gradient
+    vector; :meth:`forward` gives the outputs ``(n, k)``; :meth:`backward` writes ∂C/∂θ
+    (overwriting, not adding) from ∂C/∂outputs. BatchNorm running statistics live in the
+    program while it trains; :meth:`write_buffers` copies them into the modules.
+    """
+
+    def __init__(self, model: Module, n_inputs: int) -> None:
+        if not isinstance(model, Module):
+            raise TypeError(f"a Program is made from an nn.Module, got {type(model).__name__}")
+        self.n_inputs = n_inputs
+        self.params: list[Value] = model.parameters()
+        found = _structure(model, n_inputs)
+        if found is not None and len(found[1]) == len(self.params) and all(map(is_, found[1], self.params)):
+            self.stages: list[Any] | None = found[0]
+            self.traced = None
+            last = self.stages[-1]
+            self.n_outputs = last.width_out
+            self.single = isinstance(last, _Dense) and last.J == 1
+        else:
+            if any(isinstance(m, BatchNorm1d) for m in model.modules()):
+                raise CompileNotSupported(
+                    f"{type(model).__name__} contains BatchNorm1d inside a module that compiled mode cannot read "
+                    "(only Sequential/MLP of Layer, Neuron, BatchNorm1d and Activation); train it eagerly "
+                    "(compiled=False)")
+            self.stages = None
+            ref = weakref.ref(model)
+            self.traced = trace_compile(lambda v: ref()(v), n_inputs, self.params)  # type: ignore[misc]
+            self.n_outputs = self.traced.n_outputs
+            self.single = self.traced(np.zeros((1, n_inputs))).ndim == 1
+        self._scratch: dict[int, list[dict[str, Any]]] = {}
+        self.theta = self.grad = np.empty(0)
+
+    def read_params(self) -> np.ndarray:
+        """θ from the parameters' ``.data`` (a new float64 vector)."""
+        return np.fromiter(map(_data, self.params), np.float64, len(self.params))
+
+    def write_params(self, theta: np.ndarray) -> None:
+        """Every parameter's ``.data`` from θ."""
+        for p, v in zip(self.params, theta.tolist()):
+            p.data = v
+
+    def write_buffers(self) -> None:
+        """BatchNorm running statistics from the program into the modules."""
+        for stage in self.stages or ():
+            if isinstance(stage, _BatchNorm):
+                stage.write_buffers()
+
+    def read_buffers(self) -> None:
+        for stage in self.stages or ():
+            if isinstance(stage, _BatchNorm):
+                stage.read_buffers()
+
+    def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        """Use θ (read by forward) and ``grad`` (written by backward), both ``(len(params),)``."""
+        self.theta, self.grad = theta, grad
+        for stage in self.stages or ():
+            stage.bind(theta, grad)
+
+    def _buffers(self, n: int) -> list[dict[str, Any]]:
+        scratch = self._scratch.get(n)
+        if scratch is None:
+            stages = self.stages or []
+            extras = [int(s.wants_ones) for s in stages[1:]] + [0]
+            first = stages[0]
+            x = np.empty((n, self.n_inputs + first.wants_ones))
+            if first.wants_ones:
+                x[:, self.n_inputs] = 1.0
+            scratch = [{"out": x}] + [s.alloc(n, e) for s, e in zip(stages, extras)]
+            if len(self._scratch) > 4:
+                self._scratch.clear()
+            self._scratch[n] = scratch
+        return scratch
+
+    def forward(self, X: np.ndarray, *, training: bool = True, update_stats: bool = True) -> np.ndarray:
+        """Outputs ``(n, k)`` for the rows of X (a view of a buffer: copy it to keep it).
+
+        ``training=False`` makes batch norm use its running statistics (as ``model.eval()``);
+        ``update_stats`` lets a training-mode batch norm update them.
+        """
+        if self.traced is not None:
+            out, self._pullback = self.traced.vjp(X, param_values=self.theta)
+            return out.reshape(len(X), -1)
+        if X.ndim != 2 or X.shape[1] != self.n_inputs:
+            raise ValueError(f"expected a batch of shape (n, {self.n_inputs}), got an array of shape {X.shape}")
+        scratch = self._buffers(X.shape[0])
+        scratch[0]["out"][:, :self.n_inputs] = X
+        with np.errstate(all="ignore"):
+            for stage, before, s in zip(self.stages, scratch, scratch[1:]):  # type: ignore[arg-type]
+                stage.forward(before["out"], s, training, update_stats)
+        return scratch[-1]["out"]
+
+    def backward(self, d_outputs: np.ndarray) -> None:
+        """∂C/∂θ into ``grad`` given ∂C/∂outputs ``(n, k)`` (after :meth:`forward` on the same batch)."""
+        if self.traced is not None:
+            self.grad[:] = self._pullback(d_outputs if not self.single else d_outputs[:, 0])
+            return
+        scratch = self._scratch[d_outputs.shape[0]]
+        d: np.ndarray | None = d_outputs
+        with np.errstate(all="ignore"):
+            for i in range(len(self.stages) - 1, -1, -1):  # type: ignore[arg-type]
+                d = self.stages[i].backward(d, scratch[i + 1], i > 0)  # type: ignore[index]
+
+    def outputs(self, out: np.ndarray) -> np.ndarray:
+        """A copy shaped as the eager model answers: ``(n,)`` for one output Value, else ``(n, k)``."""
+        return out[:, 0].copy() if self.single else out.copy()
+
+
+def program(model: Module, n_inputs: int) -> Program:
+    """The :class:`Program` of ``model``, built from its current structure (not cached)."""
+    return Program(model, n_inputs)
+
+
+def predict_array(model: Module, X: np.ndarray) -> np.ndarray | None:
+    """The model's outputs on X with the compiled forward, or None if it has no structural form.
+
+    Training-mode batch norm uses the batch's statistics and leaves the running ones alone.
+    """
+    if _leaves(model) is None:
+        return None
+    try:
+        prog = Program(model, X.shape[1])
+    except ValueError:
+        return None
+    if prog.traced is not None:
+        return None
+    theta = prog.read_params()
+    prog.bind(theta, np.empty_like(theta))
+    return prog.outputs(prog.forward(X, training=model.training, update_stats=False))
+
+
+# -- one-call form -------------------------------------------------------------------------------
+# model -> {n_features: (snapshot of the module tree, Program)}; weak, so a dropped model frees it.
+_CACHE: weakref.WeakKeyDictionary[Any, dict[int, tuple[Any, Program]]] = weakref.WeakKeyDictionary()
+
+
+def _cached_program(model: Module, nin: int) -> Program:
+    entry = _CACHE.setdefault(model, {}).get(nin)
+    if entry is not None and entry[0].matches(model):
+        return entry[1]
+    prog = Program(model, nin)
+    _CACHE[model][nin] = (_Snapshot(model), prog)
+    return prog
+
+
+def compiled_loss(model: Any, loss: str, X: Any, y: Any) -> tuple[float, np.ndarray]:
+    """Mean loss C over the batch; ADDS ∂C/∂p into every parameter's ``.grad``.
+
+    ``X`` is ``(n, n_features)``; ``y`` holds targets as the named loss takes them (``(n,)`` or
+    ``(n, k)``; hinge also accepts {0, 1} labels; integer classes ``(n,)`` for cross-entropy).
+    Returns ``(C, outputs)`` with outputs ``(n,)`` for a one-output model, else ``(n, k)``.
+    A training-mode batch norm updates its running statistics, as one eager call would.
+    Raises ``ValueError`` for an unknown loss, mismatched shapes and bad targets.
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
-    X = _features(X)
-    n = X.shape[0]
-    if n == 0:
-        raise ValueError("compiled_loss needs at least one sample, got an empty batch")
-    if loss == "cross_entropy":
-        f = _compiled(model, loss, X.shape[1], 0)
-        logits = f(X)
-        if logits.ndim == 1:
-            raise ValueError("cross_entropy needs a model with one output per class (at least 2), got 1 output")
-        value, dlogits = _cross_entropy(logits, y)
-        f.backward(X, dlogits)
-        return value, logits
-    targets = _targets(loss, y, n)
-    k = targets.shape[1]
-    f = _compiled(model, loss, X.shape[1], k)
-    upstream = np.zeros((n, 1 + k))
-    upstream[:, 0] = 1.0 / (n * k)
-    out = f.backward(np.hstack([X, targets]), upstream)
-    outputs = out[:, 1:]
-    return float(out[:, 0].sum() / (n * k)), (outputs[:, 0] if k == 1 else outputs)
-
-
-def _reject_batch_norm(model: Any) -> None:
-    modules = model.modules() if isinstance(model, Module) else []
-    if any(isinstance(m, BatchNorm1d) for m in modules):
-        raise ValueError(
-            "a model with BatchNorm1d cannot be compiled: its output for one sample depends on the whole "
-            "batch (μ and σ² over the batch), so one sample's trace is not the program; train it eagerly "
-            "(compiled=False)"
-        )
-
-
-def _features(X: Any) -> np.ndarray:
+    spec = LOSSES[loss]
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be a batch of shape (n, n_features), got an array of shape {X.shape}")
-    return X
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError("compiled_loss needs at least one sample, got an empty batch")
+    prog = _cached_program(model, X.shape[1])
+    spec.check_outputs(prog.n_outputs)
+    targets = batch_targets(loss, y, n, prog.n_outputs)
+    theta = prog.read_params()
+    grad = np.zeros_like(theta)
+    prog.bind(theta, grad)
+    prog.read_buffers()
+    out = prog.forward(X, training=True)
+    with np.errstate(all="ignore"):
+        value, d_out = spec.batch(out, targets)
+    prog.backward(d_out)
+    prog.write_buffers()
+    for p, g in zip(prog.params, grad.tolist()):
+        p.grad += g
+    return value, prog.outputs(out)
 
 
-def _targets(loss: str, y: Any, n: int) -> np.ndarray:
+def batch_targets(loss: str, y: Any, n: int, k: int) -> np.ndarray:
+    """Targets for the batch form of ``loss``: ``(n, k)`` floats, or ``(n,)`` classes for cross-entropy."""
+    spec = LOSSES[loss]
+    if spec.per_class:
+        t = np.asarray(y)
+        if t.shape != (n,):
+            raise ValueError(f"cross_entropy: {n} rows of logits need {n} integer class targets, got shape {t.shape}")
+        try:
+            return spec.targets(t)
+        except ValueError:
+            raise ValueError(f"cross_entropy targets must be integer classes in [0, {k})") from None
     t = np.asarray(y, dtype=np.float64)
     if t.ndim == 1:
         t = t[:, None]
     if t.ndim != 2 or t.shape[0] != n:
         raise ValueError(f"{loss}: {n} samples need targets of shape ({n},) or ({n}, k), got {np.shape(y)}")
-    if loss == "hinge" and not ((t == 1.0) | (t == -1.0)).all():
-        if not ((t == 0.0) | (t == 1.0)).all():
-            raise ValueError(f"hinge targets must be ±1 or {{0, 1}} labels, got {sorted(set(t.ravel().tolist()))[:5]}")
-        t = 2.0 * t - 1.0
-    if loss == "bce" and not ((t >= 0.0) & (t <= 1.0)).all():
-        raise ValueError("bce targets must be in [0, 1]")
-    return t
-
-
-def _per_sample(loss: str, k: int) -> Callable[[Any, list[Value]], Value]:
-    # One sample's loss Σⱼ term(outⱼ, yⱼ), written with the same ops as nn.losses.
-    def hinge(s: Any, y: Value) -> Value:
-        return (1 + -y * s).relu()
-
-    def mse(a: Any, y: Value) -> Value:
-        return (a - y) ** 2
-
-    def bce(z: Any, y: Value) -> Value:
-        z = z if isinstance(z, Value) else Value(z)
-        return z.softplus() - z * y
-
-    term = {"hinge": hinge, "mse": mse, "bce": bce}[loss]
-
-    def total(out: Any, ys: list[Value]) -> Value:
-        outs = out if isinstance(out, list) else [out]
-        if len(outs) != k:
-            raise ValueError(f"{loss}: the model gives {len(outs)} outputs per sample but the targets have {k}")
-        result = term(outs[0], ys[0])
-        for o, t in zip(outs[1:], ys[1:]):
-            result = result + term(o, t)
-        return result
-
-    return total
-
-
-def _compiled(model: Any, loss: str, nin: int, k: int) -> CompiledFunction:
-    key = (loss, nin, k)
-    entry = _CACHE.setdefault(model, {}).get(key)
-    if entry is not None and _unchanged(model, entry[0]):
-        return entry[1]
-    fingerprint: Any = _Snapshot(model) if isinstance(model, Module) else list(model.parameters())
-    _reject_batch_norm(model)
-    params = list(model.parameters())
-    ref = weakref.ref(model)
-    if loss == "cross_entropy":
-        def fn(v: list[Value]) -> Any:
-            return ref()(v)  # type: ignore[misc]
-
-        f = compile(fn, nin, params)
-    else:
-        per_sample = _per_sample(loss, k)
-
-        def fn(v: list[Value]) -> Any:
-            out = ref()(v[:nin])  # type: ignore[misc]
-            outs = out if isinstance(out, list) else [out]
-            return [per_sample(out, v[nin:]), *outs]
-
-        f = compile(fn, nin + k, params)
-    _CACHE[model][key] = (fingerprint, f)
-    return f
+    if t.shape[1] != k:
+        raise ValueError(f"{loss}: the model gives {k} outputs per sample but the targets have {t.shape[1]}")
+    if loss == "hinge":
+        try:
+            return spec.targets(t)
+        except ValueError:
+            raise ValueError(f"hinge targets must be ±1 or {{0, 1}} labels, got "
+                             f"{sorted(set(t.ravel().tolist()))[:5]}") from None
+    return spec.targets(t) if loss == "bce" else t
 
 
 class _Snapshot:
-    """The module tree's attributes at trace time, to tell cheaply whether it changed since.
+    """The module tree's attributes when a program was built, to tell cheaply whether it changed.
 
     Holds, for every module, its attribute values and the items of its list attributes. If
     any of them is no longer the identical object (a parameter replaced, a layer appended,
-    ``train()``/``eval()`` called), the model is traced again. Identity comparisons run in C,
-    so this costs a fraction of ``parameters()``.
+    ``train()``/``eval()`` called), the program is built again. Identity comparisons run in C.
     """
 
     def __init__(self, model: Any) -> None:
@@ -178,7 +501,8 @@ class _Snapshot:
         self._add(model, root=True)
 
     def _add(self, module: Any, root: bool = False) -> None:
-        values = list(vars(module).values())
+        # Running statistics change on every training call; they are data, not structure.
+        values = [v for k, v in vars(module).items() if k not in module.buffer_names]
         lists = [(v, list(v)) for v in values if type(v) is list]
         # The root is the cache's weak key: holding it here would keep the model alive forever.
         self.entries.append((None if root else module, values, lists))
@@ -189,38 +513,11 @@ class _Snapshot:
 
     def matches(self, model: Any) -> bool:
         for module, values, lists in self.entries:
-            now = list(vars(model if module is None else module).values())
+            target = model if module is None else module
+            now = [v for k, v in vars(target).items() if k not in target.buffer_names]
             if len(now) != len(values) or not all(map(is_, now, values)):
                 return False
             for current, saved in lists:
                 if len(current) != len(saved) or not all(map(is_, current, saved)):
                     return False
         return True
-
-
-def _unchanged(model: Any, fingerprint: Any) -> bool:
-    if isinstance(fingerprint, _Snapshot):
-        return fingerprint.matches(model)
-    params = list(model.parameters())
-    return len(params) == len(fingerprint) and all(map(is_, params, fingerprint))
-
-
-def _cross_entropy(logits: np.ndarray, y: Any) -> tuple[float, np.ndarray]:
-    n, c = logits.shape
-    t = np.asarray(y)
-    if t.shape != (n,):
-        raise ValueError(f"cross_entropy: {n} rows of logits need {n} integer class targets, got shape {t.shape}")
-    tf = t.astype(np.float64)
-    if not (np.isfinite(tf).all() and (tf == np.round(tf)).all() and (tf >= 0).all() and (tf < c).all()):
-        raise ValueError(f"cross_entropy targets must be integer classes in [0, {c})")
-    t = tf.astype(np.intp)
-    with np.errstate(all="ignore"):
-        m = logits.max(axis=1, keepdims=True)
-        m = np.where(np.isinf(m), 0.0, m)
-        e = np.exp(logits - m)
-        sums = e.sum(axis=1, keepdims=True)
-        rows = np.arange(n)
-        per_sample = np.log(sums[:, 0]) - (logits[rows, t] - m[:, 0])
-        grad = e / sums
-        grad[rows, t] -= 1.0
-    return float(per_sample.mean()), grad / n
