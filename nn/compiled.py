@@ -409,7 +409,11 @@ def predict_array(model: Module, X: np.ndarray) -> np.ndarray | None:
         return None
     theta = prog.read_params()
     prog.bind(theta, np.empty_like(theta))
-    return prog.outputs(prog.forward(X, training=model.training, update_stats=False))
+    try:
+        out = prog.forward(X, training=True, update_stats=False)
+    except ValueError:
+        return None  # a batch the eager model refuses, with its own message
+    return prog.outputs(out)
 
 
 # -- one-call form -------------------------------------------------------------------------------
