@@ -212,13 +212,18 @@ class _Activation:
 
 
 # -- reading a model's structure ---------------------------------------------------------------
-def _leaves(module: Module) -> list[Module] | None:
-    """The modules a forward pass runs, in order, if every one is a built-in; else None."""
+def _leaves(module: Module, plain: list[bool] | None = None) -> list[Module] | None:
+    """The modules a forward pass runs, in order, if every one is a built-in; else None.
+
+    ``plain`` gets one False appended for every module with attributes beyond the built-in ones.
+    """
     kind = type(module)
+    if plain is not None and kind in _KNOWN and not _plain(module):
+        plain.append(False)
     if kind in (Sequential, MLP):
         out: list[Module] = []
         for layer in module.layers:  # type: ignore[attr-defined]
-            inner = _leaves(layer)
+            inner = _leaves(layer, plain)
             if inner is None:
                 return None
             out.extend(inner)
@@ -228,19 +233,39 @@ def _leaves(module: Module) -> list[Module] | None:
     return None
 
 
+# The attributes each built-in module sets. A module with any other public attribute may hold
+# extra parameters, so its parameter list is then checked against model.parameters() (slower).
+_KNOWN = {
+    Neuron: {"activation", "init", "w", "b"},
+    Layer: {"neurons"},
+    Sequential: {"layers"},
+    MLP: {"layers", "nin", "nouts", "activation", "init", "bias", "batch_norm", "eps", "momentum"},
+    BatchNorm1d: {"num_features", "eps", "momentum", "affine", "track_running_stats", "gamma", "beta",
+                  "running_mean", "running_var", "num_batches_tracked", "buffer_names"},
+    Activation: {"name"},
+}
+
+
+def _plain(module: Module) -> bool:
+    known = _KNOWN[type(module)]
+    return all(k in known or k.startswith("_") or k == "training" for k in vars(module))
+
+
 def _neuron_op(neuron: Neuron) -> Any:
     if neuron.activation == "relu":
         return _RELU
     return neuron._sigma(Value(1.0)).fn
 
 
-def _dense(neurons: list[Neuron], start: int) -> tuple[_Dense, list[Value]] | None:
+def _dense(neurons: list[Neuron], start: int, plain: list[bool]) -> tuple[_Dense, list[Value]] | None:
     first = neurons[0]
     m, bias, op = len(first.w), first.b is not None, _neuron_op(first)
     params: list[Value] = []
     for nrn in neurons:
         if type(nrn) is not Neuron or len(nrn.w) != m or (nrn.b is not None) != bias:
             return None
+        if not _plain(nrn):
+            plain.append(False)
         other = _neuron_op(nrn)
         if other is not op and (op is None or other is None or other.name != op.name):
             return None
@@ -251,7 +276,13 @@ def _dense(neurons: list[Neuron], start: int) -> tuple[_Dense, list[Value]] | No
 
 
 def _structure(model: Module, n_inputs: int) -> tuple[list[Any], list[Value]] | None:
-    leaves = _leaves(model)
+    """Stages and the parameters they read (in θ's order), or None for a model to trace.
+
+    The parameters are checked to be exactly ``model.parameters()``: directly when every
+    module carries only its own attributes, else by building that list and comparing.
+    """
+    plain: list[bool] = []
+    leaves = _leaves(model, plain)
     if not leaves:
         return None
     stages: list[Any] = []
@@ -259,7 +290,7 @@ def _structure(model: Module, n_inputs: int) -> tuple[list[Any], list[Value]] | 
     width = n_inputs
     for leaf in leaves:
         if isinstance(leaf, (Layer, Neuron)):
-            found = _dense(leaf.neurons if isinstance(leaf, Layer) else [leaf], len(params))
+            found = _dense(leaf.neurons if isinstance(leaf, Layer) else [leaf], len(params), plain)
             if found is None:
                 return None
             stage, ps = found
@@ -274,6 +305,12 @@ def _structure(model: Module, n_inputs: int) -> tuple[list[Any], list[Value]] | 
             raise ValueError(f"{leaf!r} expects samples of {stage.width_in} features, got {width}")
         width = stage.width_out
         stages.append(stage)
+    if plain:
+        expected = model.parameters()
+        if len(expected) != len(params) or not all(map(is_, expected, params)):
+            return None
+    elif len(set(map(id, params))) != len(params):
+        return None  # one Value in two places: θ would hold it twice
     return stages, params
 
 
@@ -292,10 +329,10 @@ class Program:
         if not isinstance(model, Module):
             raise TypeError(f"a Program is made from an nn.Module, got {type(model).__name__}")
         self.n_inputs = n_inputs
-        self.params: list[Value] = model.parameters()
         found = _structure(model, n_inputs)
-        if found is not None and len(found[1]) == len(self.params) and all(map(is_, found[1], self.params)):
+        if found is not None:
             self.stages: list[Any] | None = found[0]
+            self.params: list[Value] = found[1]
             self.traced = None
             last = self.stages[-1]
             self.n_outputs = last.width_out
@@ -307,6 +344,7 @@ class Program:
                     "(only Sequential/MLP of Layer, Neuron, BatchNorm1d and Activation); train it eagerly "
                     "(compiled=False)")
             self.stages = None
+            self.params = model.parameters()
             ref = weakref.ref(model)
             self.traced = trace_compile(lambda v: ref()(v), n_inputs, self.params)  # type: ignore[misc]
             self.n_outputs = self.traced.n_outputs

@@ -21,6 +21,7 @@ import copy
 import math
 import numbers
 from collections.abc import Callable, Iterable
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -414,9 +415,15 @@ class FlatOptimizer:
         if not _has_array_form(optimizer):
             raise TypeError(f"{type(optimizer).__name__} has no array form (it changes _update or step)")
         self.optimizer = optimizer
-        position = {id(p): i for i, p in enumerate(params)}
+        params = list(params)
         self.groups: list[tuple[dict[str, Any], Any, dict[str, Any]]] = []
-        for group in optimizer.param_groups:
+        groups = optimizer.param_groups
+        if len(groups) == 1 and len(groups[0]["params"]) == len(params) and all(map(is_, groups[0]["params"], params)):
+            # The usual case, Optimizer(model.parameters()): the group is θ itself.
+            self.groups.append((groups[0], slice(0, len(params)), self._gather_state(params)))
+            return
+        position = {id(p): i for i, p in enumerate(params)}
+        for group in groups:
             try:
                 rows = [position[id(p)] for p in group["params"]]
             except KeyError:
@@ -427,6 +434,8 @@ class FlatOptimizer:
             self.groups.append((group, index, self._gather_state(group["params"])))
 
     def _gather_state(self, params: list[Value]) -> dict[str, Any]:
+        if not any(self.optimizer.state.values()):
+            return {}
         states = [self.optimizer.state.get(p) or {} for p in params]
         keys = {tuple(sorted(s)) for s in states}
         if len(keys) != 1:
@@ -460,6 +469,8 @@ class FlatOptimizer:
         """Copy the array state into ``optimizer.state`` (one dict of floats per parameter)."""
         target = self.optimizer.state
         for group, _, state in self.groups:
+            if not state:
+                continue  # a stateless update (plain SGD) leaves no state, as state_dict() shows
             columns = {k: (v.tolist() if isinstance(v, np.ndarray) else None) for k, v in state.items()}
             for i, p in enumerate(group["params"]):
                 target[p] = {k: (state[k] if col is None else col[i]) for k, col in columns.items()}

@@ -261,9 +261,11 @@ class _CompiledSteps:
             self.flat: FlatOptimizer | None = FlatOptimizer(s.optimizer, prog.params)
         except (TypeError, ValueError):
             self.flat = None
-        position = {id(p): i for i, p in enumerate(prog.params)}
-        self.layers = [np.array([position[id(w)] for w in ws], dtype=np.intp)
-                       for _, ws in _weight_layers(self.model)] if self.track else []
+        self.layers = []
+        if self.track:
+            position = {id(p): i for i, p in enumerate(prog.params)}
+            self.layers = [np.array([position[id(w)] for w in ws], dtype=np.intp)
+                           for _, ws in _weight_layers(self.model)]
 
     def forward_backward(self, idx: np.ndarray | None) -> tuple[float, float, np.ndarray]:
         s = self.setup
