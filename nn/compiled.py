@@ -63,12 +63,12 @@ class _Dense:
         self.W = self.M[:, :self.m]
         self.gM = grad[self.start:self.start + self.size].reshape(shape)
 
-    def alloc(self, n: int, extra: int) -> dict[str, Any]:
-        out = np.empty((n, self.J + extra))
+    def alloc(self, n: int, extra: int, dtype: Any) -> dict[str, Any]:
+        out = np.empty((n, self.J + extra), dtype)
         if extra:
             out[:, self.J] = 1.0
-        s = {"out": out, "dA": np.empty((n, self.m))}
-        s["Z"] = out if self.linear and not extra else np.empty((n, self.J))
+        s = {"out": out, "dA": np.empty((n, self.m), dtype)}
+        s["Z"] = out if self.linear and not extra else np.empty((n, self.J), dtype)
         if self.relu:
             s["mask"] = np.empty((n, self.J), dtype=bool)
         return s
@@ -135,8 +135,8 @@ class _BatchNorm:
             self.gamma, self.beta = theta[a:a + F], theta[a + F:a + 2 * F]
             self.dgamma, self.dbeta = grad[a:a + F], grad[a + F:a + 2 * F]
 
-    def alloc(self, n: int, extra: int) -> dict[str, Any]:
-        out = np.empty((n, self.F + extra))
+    def alloc(self, n: int, extra: int, dtype: Any) -> dict[str, Any]:
+        out = np.empty((n, self.F + extra), dtype)
         if extra:
             out[:, self.F] = 1.0
         return {"out": out}
@@ -194,8 +194,8 @@ class _Activation:
     def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
         pass
 
-    def alloc(self, n: int, extra: int) -> dict[str, Any]:
-        out = np.empty((n, self.width_out + extra))
+    def alloc(self, n: int, extra: int, dtype: Any) -> dict[str, Any]:
+        out = np.empty((n, self.width_out + extra), dtype)
         if extra:
             out[:, self.width_out] = 1.0
         return {"out": out}
@@ -318,6 +318,9 @@ def _structure(model: Module, n_inputs: int) -> tuple[list[Any], list[Value]] | 
 class Program:
     """A model's batched forward and backward over a flat parameter vector θ.
 
+    ``dtype`` (float64, or float32 for speed at ~7 significant digits) is that of θ, the
+    gradient and every buffer.
+
     ``Program(model, n_inputs)`` reads the structure (see the module docstring); ``params`` is
     ``model.parameters()`` and fixes θ's layout. :meth:`bind` attaches θ and its gradient
     vector; :meth:`forward` gives the outputs ``(n, k)``; :meth:`backward` writes ∂C/∂θ
@@ -325,10 +328,13 @@ class Program:
     program while it trains; :meth:`write_buffers` copies them into the modules.
     """
 
-    def __init__(self, model: Module, n_inputs: int) -> None:
+    def __init__(self, model: Module, n_inputs: int, dtype: Any = np.float64) -> None:
         if not isinstance(model, Module):
             raise TypeError(f"a Program is made from an nn.Module, got {type(model).__name__}")
         self.n_inputs = n_inputs
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float64, np.float32):
+            raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
         found = _structure(model, n_inputs)
         if found is not None:
             self.stages: list[Any] | None = found[0]
@@ -384,10 +390,10 @@ class Program:
             stages = self.stages or []
             extras = [int(s.wants_ones) for s in stages[1:]] + [0]
             first = stages[0]
-            x = np.empty((n, self.n_inputs + first.wants_ones))
+            x = np.empty((n, self.n_inputs + first.wants_ones), self.dtype)
             if first.wants_ones:
                 x[:, self.n_inputs] = 1.0
-            scratch = [{"out": x}] + [s.alloc(n, e) for s, e in zip(stages, extras)]
+            scratch = [{"out": x}] + [s.alloc(n, e, self.dtype) for s, e in zip(stages, extras)]
             if len(self._scratch) > 4:
                 self._scratch.clear()
             self._scratch[n] = scratch
@@ -400,7 +406,7 @@ class Program:
         ``update_stats`` lets a training-mode batch norm update them.
         """
         if self.traced is not None:
-            out, self._pullback = self.traced.vjp(X, param_values=self.theta)
+            out, self._pullback = self.traced.vjp(X, param_values=self.theta.astype(np.float64))
             return out.reshape(len(X), -1)
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise ValueError(f"expected a batch of shape (n, {self.n_inputs}), got an array of shape {X.shape}")

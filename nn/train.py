@@ -140,6 +140,7 @@ class _Setup:
     val: tuple[np.ndarray, np.ndarray, np.ndarray] | None
     eval_every: int
     classes: bool
+    dtype: Any
 
 
 def _count(name: str, value: Any, low: int) -> int:
@@ -150,7 +151,7 @@ def _count(name: str, value: Any, low: int) -> int:
 
 def _check_arguments(model: Any, X: Any, y: Any, loss: Any, optimizer: Optimizer | None, steps: Any,
                      epochs: Any, batch_size: Any, alpha: Any, scheduler: LRScheduler | None, X_val: Any,
-                     y_val: Any, eval_every: Any, compiled: bool, seed: int) -> _Setup:
+                     y_val: Any, eval_every: Any, compiled: bool, seed: int, dtype: Any) -> _Setup:
     if not isinstance(model, Module):
         raise TypeError(f"fit expects an nn.Module, got {type(model).__name__}")
     X, y = _data(X, y, "X")
@@ -164,6 +165,16 @@ def _check_arguments(model: Any, X: Any, y: Any, loss: Any, optimizer: Optimizer
         raise TypeError(f"loss must be a name or a callable, got {type(loss).__name__}")
     if compiled and loss_name is None:
         raise ValueError(f"compiled=True needs a named loss (one of {list(LOSSES)})")
+    if dtype is not None:
+        if not compiled:
+            raise ValueError("dtype applies to compiled training only (the eager engine computes in Python floats); "
+                             "pass compiled=True or leave dtype=None")
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}") from None
+        if dtype not in (np.float64, np.float32):
+            raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
     if batch_size is not None:
         batch_size = _count("batch_size (None for full batch)", batch_size, 1)
     if epochs is not None:
@@ -184,7 +195,7 @@ def _check_arguments(model: Any, X: Any, y: Any, loss: Any, optimizer: Optimizer
         if scheduler is None and steps > 0:
             scheduler = LinearLR(optimizer, start_factor=1.0, end_factor=0.1, total_iters=steps)
     return _Setup(X, y, convert(y), loss_name, loss_fn, steps, batch_size, seed, float(alpha), optimizer, scheduler,
-                  val, eval_every, _is_classes(y))
+                  val, eval_every, _is_classes(y), dtype or np.dtype(np.float64))
 
 
 class _EagerSteps:
@@ -248,12 +259,14 @@ class _CompiledSteps:
 
     def resume(self) -> None:
         s = self.setup
-        prog = self.program = self._program(self.model, s.X.shape[1])
+        prog = self.program = self._program(self.model, s.X.shape[1], s.dtype)
         self.spec.check_outputs(prog.n_outputs)
-        self.T = self._batch_targets(s.loss_name, s.targets, len(s.X), prog.n_outputs)
+        self.X = s.X.astype(s.dtype, copy=False)
+        self.T = self._targets(s.targets, len(s.X))
         if s.val is not None:
-            self.Tv = self._batch_targets(s.loss_name, s.val[1], len(s.val[0]), prog.n_outputs)
-        self.theta = prog.read_params()
+            self.Xv = s.val[0].astype(s.dtype, copy=False)
+            self.Tv = self._targets(s.val[1], len(s.val[0]))
+        self.theta = prog.read_params().astype(s.dtype, copy=False)
         self.grad = np.zeros_like(self.theta)
         self.scratch = np.empty_like(self.theta)
         prog.bind(self.theta, self.grad)
@@ -267,9 +280,13 @@ class _CompiledSteps:
             self.layers = [np.array([position[id(w)] for w in ws], dtype=np.intp)
                            for _, ws in _weight_layers(self.model)]
 
+    def _targets(self, targets: np.ndarray, n: int) -> np.ndarray:
+        T = self._batch_targets(self.setup.loss_name, targets, n, self.program.n_outputs)
+        return T if self.spec.per_class else T.astype(self.setup.dtype, copy=False)
+
     def forward_backward(self, idx: np.ndarray | None) -> tuple[float, float, np.ndarray]:
         s = self.setup
-        Xb, Tb = (s.X, self.T) if idx is None else (s.X[idx], self.T[idx])
+        Xb, Tb = (self.X, self.T) if idx is None else (self.X[idx], self.T[idx])
         out = self.program.forward(Xb)
         with np.errstate(all="ignore"):
             data, d_out = self.spec.batch(out, Tb)
@@ -295,8 +312,8 @@ class _CompiledSteps:
         self.theta[:] = self.program.read_params()
 
     def evaluate(self) -> tuple[float, float]:
-        Xv, _, yv = self.setup.val  # type: ignore[misc]
-        out = self.program.forward(Xv, training=False, update_stats=False)
+        yv = self.setup.val[2]  # type: ignore[index]
+        out = self.program.forward(self.Xv, training=False, update_stats=False)
         with np.errstate(all="ignore"):
             value = self.spec.batch(out, self.Tv)[0]
         return value, accuracy_from_scores(self.program.outputs(out), yv)
@@ -328,7 +345,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hing
         batch_size: int | None = None, alpha: float = 0.0, scheduler: LRScheduler | None = None,
         X_val: Any = None, y_val: Any = None, eval_every: int = 1, progress: bool = True,
         track_grad_norms: bool = False, callback: Callable[[int, Module, History], Any] | None = None,
-        compiled: bool = False, seed: int = 0) -> History:
+        compiled: bool = False, seed: int = 0, dtype: Any = None) -> History:
     """Train ``model`` on ``(X, y)`` and return a :class:`History`.
 
     ``loss``: ``"hinge"`` (labels {0,1} or ±1 → targets ±1), ``"mse"`` ({0,1} labels → ±1
@@ -351,7 +368,10 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hing
     of yours ever sees a stale weight. After a callback everything is read back, so weights
     set by hand, replaced layers or added parameters take effect at the next step (a callback
     makes each step O(parameters) in Python). Results equal eager training up to the order of
-    additions in matrix products (~1e-15 relative per step).
+    additions in matrix products (~1e-15 relative per step). ``dtype=np.float32`` computes the
+    compiled steps in single precision: about twice as fast on large layers, at ~7 significant
+    digits (weights drift from the float64 run by ~1e-6 relative per step, compounding; fine
+    for training a classifier, not for checking gradients). The Values stay Python floats.
 
     Speed (eager): during each step's forward and backward pass Python's cyclic garbage
     collector is paused (``gc.disable()``, and afterwards it is re-enabled only if it was
@@ -367,7 +387,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hing
     take (cross-entropy on a one-output model).
     """
     setup = _check_arguments(model, X, y, loss, optimizer, steps, epochs, batch_size, alpha, scheduler, X_val,
-                             y_val, eval_every, compiled, seed)
+                             y_val, eval_every, compiled, seed, dtype)
     strategy = (_CompiledSteps if compiled else _EagerSteps)(model, setup, track_grad_norms)
     try:
         return _loop(model, setup, strategy, progress, callback, track_grad_norms)
