@@ -402,6 +402,9 @@ class Program:
     def forward(self, X: np.ndarray, *, training: bool = True, update_stats: bool = True) -> np.ndarray:
         """Outputs ``(n, k)`` for the rows of X (a view of a buffer: copy it to keep it).
 
+        Like every numpy step here it follows IEEE (inf, nan); wrap calls in
+        ``np.errstate(all="ignore")`` to silence numpy's warnings about them.
+
         ``training=False`` makes batch norm use its running statistics (as ``model.eval()``);
         ``update_stats`` lets a training-mode batch norm update them.
         """
@@ -412,9 +415,8 @@ class Program:
             raise ValueError(f"expected a batch of shape (n, {self.n_inputs}), got an array of shape {X.shape}")
         scratch = self._buffers(X.shape[0])
         scratch[0]["out"][:, :self.n_inputs] = X
-        with np.errstate(all="ignore"):
-            for stage, before, s in zip(self.stages, scratch, scratch[1:]):  # type: ignore[arg-type]
-                stage.forward(before["out"], s, training, update_stats)
+        for stage, before, s in zip(self.stages, scratch, scratch[1:]):  # type: ignore[arg-type]
+            stage.forward(before["out"], s, training, update_stats)
         return scratch[-1]["out"]
 
     def backward(self, d_outputs: np.ndarray) -> None:
@@ -424,9 +426,8 @@ class Program:
             return
         scratch = self._scratch[d_outputs.shape[0]]
         d: np.ndarray | None = d_outputs
-        with np.errstate(all="ignore"):
-            for i in range(len(self.stages) - 1, -1, -1):  # type: ignore[arg-type]
-                d = self.stages[i].backward(d, scratch[i + 1], i > 0)  # type: ignore[index]
+        for i in range(len(self.stages) - 1, -1, -1):  # type: ignore[arg-type]
+            d = self.stages[i].backward(d, scratch[i + 1], i > 0)  # type: ignore[index]
 
     def outputs(self, out: np.ndarray) -> np.ndarray:
         """A copy shaped as the eager model answers: ``(n,)`` for one output Value, else ``(n, k)``."""
@@ -454,7 +455,8 @@ def predict_array(model: Module, X: np.ndarray) -> np.ndarray | None:
     theta = prog.read_params()
     prog.bind(theta, np.empty_like(theta))
     try:
-        out = prog.forward(X, training=True, update_stats=False)
+        with np.errstate(all="ignore"):
+            out = prog.forward(X, training=True, update_stats=False)
     except ValueError:
         return None  # a batch the eager model refuses, with its own message
     return prog.outputs(out)
@@ -499,10 +501,10 @@ def compiled_loss(model: Any, loss: str, X: Any, y: Any) -> tuple[float, np.ndar
     grad = np.zeros_like(theta)
     prog.bind(theta, grad)
     prog.read_buffers()
-    out = prog.forward(X, training=True)
     with np.errstate(all="ignore"):
+        out = prog.forward(X, training=True)
         value, d_out = spec.batch(out, targets)
-    prog.backward(d_out)
+        prog.backward(d_out)
     prog.write_buffers()
     for p, g in zip(prog.params, grad.tolist()):
         p.grad += g

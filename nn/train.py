@@ -287,17 +287,17 @@ class _CompiledSteps:
     def forward_backward(self, idx: np.ndarray | None) -> tuple[float, float, np.ndarray]:
         s = self.setup
         Xb, Tb = (self.X, self.T) if idx is None else (self.X[idx], self.T[idx])
-        out = self.program.forward(Xb)
         with np.errstate(all="ignore"):
+            out = self.program.forward(Xb)
             data, d_out = self.spec.batch(out, Tb)
-        self.program.backward(d_out)
-        total = data
-        if s.alpha:
-            # C += α·Σw², ∂C/∂w += 2α·w: folded into the vectors.
-            theta = self.theta
-            total = data + s.alpha * float(np.dot(theta, theta))
-            np.multiply(theta, 2 * s.alpha, out=self.scratch)
-            self.grad += self.scratch
+            self.program.backward(d_out)
+            total = data
+            if s.alpha:
+                # C += α·Σw², ∂C/∂w += 2α·w: folded into the vectors.
+                theta = self.theta
+                total = data + s.alpha * float(np.dot(theta, theta))
+                np.multiply(theta, 2 * s.alpha, out=self.scratch)
+                self.grad += self.scratch
         return data, total, out[:, 0] if self.program.single else out
 
     def grad_norms(self) -> list[float]:
@@ -305,7 +305,8 @@ class _CompiledSteps:
 
     def update(self) -> None:
         if self.flat is not None:
-            self.flat.step(self.theta, self.grad)
+            with np.errstate(all="ignore"):
+                self.flat.step(self.theta, self.grad)
             return
         self.sync()
         self.setup.optimizer.step()
@@ -313,8 +314,8 @@ class _CompiledSteps:
 
     def evaluate(self) -> tuple[float, float]:
         yv = self.setup.val[2]  # type: ignore[index]
-        out = self.program.forward(self.Xv, training=False, update_stats=False)
         with np.errstate(all="ignore"):
+            out = self.program.forward(self.Xv, training=False, update_stats=False)
             value = self.spec.batch(out, self.Tv)[0]
         return value, accuracy_from_scores(self.program.outputs(out), yv)
 
