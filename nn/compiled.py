@@ -289,6 +289,7 @@ def _structure(model: Module, n_inputs: int) -> tuple[list[Any], list[Value]] | 
     params: list[Value] = []
     width = n_inputs
     for leaf in leaves:
+        stage: _Dense | _BatchNorm | _Activation
         if isinstance(leaf, (Layer, Neuron)):
             found = _dense(leaf.neurons if isinstance(leaf, Layer) else [leaf], len(params), plain)
             if found is None:

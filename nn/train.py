@@ -254,7 +254,9 @@ class _CompiledSteps:
 
         self.model, self.setup, self.track = model, setup, track_grad_norms
         self._program, self._batch_targets = Program, batch_targets
-        self.spec = LOSSES[setup.loss_name]  # type: ignore[index]
+        assert setup.loss_name is not None  # _check_arguments refuses compiled=True with a callable loss
+        self.loss_name = setup.loss_name
+        self.spec = LOSSES[setup.loss_name]
         self.resume()
 
     def resume(self) -> None:
@@ -281,7 +283,7 @@ class _CompiledSteps:
                            for _, ws in _weight_layers(self.model)]
 
     def _targets(self, targets: np.ndarray, n: int) -> np.ndarray:
-        T = self._batch_targets(self.setup.loss_name, targets, n, self.program.n_outputs)
+        T = self._batch_targets(self.loss_name, targets, n, self.program.n_outputs)
         return T if self.spec.per_class else T.astype(self.setup.dtype, copy=False)
 
     def forward_backward(self, idx: np.ndarray | None) -> tuple[float, float, np.ndarray]:
