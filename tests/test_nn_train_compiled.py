@@ -264,3 +264,18 @@ def test_float32_training_is_close_to_float64():
         nn.fit(nn.MLP(2, [2, 1], rng=0), X, Y, steps=1, progress=False, compiled=True, dtype=np.int32)
     with pytest.raises(ValueError, match="dtype"):
         nn.fit(nn.MLP(2, [2, 1], rng=0), X, Y, steps=1, progress=False, dtype=np.float32)
+
+
+def test_saving_after_compiled_fit_writes_the_trained_weights(tmp_path):
+    model = nn.MLP(2, [4, 1], rng=0, batch_norm=True)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    before = _weights(model)
+    nn.fit(model, X, Y, optimizer=opt, steps=3, progress=False, compiled=True)
+    assert not np.allclose(_weights(model), before)
+    nn.save(model, tmp_path / "m.json", optimizer=opt)
+    loaded = nn.load(tmp_path / "m.json")
+    np.testing.assert_array_equal(_weights(loaded), _weights(model))
+    assert dict(loaded.named_buffers()) == dict(model.named_buffers())
+    assert dict(model.named_buffers())["layers.1.num_batches_tracked"] == 3
+    restored = nn.load_optimizer(tmp_path / "m.json", loaded)
+    assert restored.state_dict()["state"] == opt.state_dict()["state"]
