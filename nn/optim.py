@@ -197,7 +197,8 @@ class SGD(Optimizer):
             g = g + mu * buf if group["nesterov"] else buf
         p.data = p.data - group["lr"] * g
 
-    def _array_update(self, w: np.ndarray, g: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+    def _array_update(self, w: np.ndarray, g: np.ndarray, group: dict[str, Any], state: dict[str, Any],
+                      work: np.ndarray) -> None:
         wd, mu = group["weight_decay"], group["momentum"]
         if wd != 0:
             g = g + wd * w
@@ -206,7 +207,9 @@ class SGD(Optimizer):
             buf = g.copy() if buf is None else mu * buf + (1 - group["dampening"]) * g
             state["momentum_buffer"] = buf
             g = g + mu * buf if group["nesterov"] else buf
-        w -= group["lr"] * g
+        # w ← w − η·g through a preallocated buffer: no new array of the parameters' size per step.
+        np.multiply(g, group["lr"], out=work)
+        w -= work
 
 
 class Adam(Optimizer):
@@ -261,7 +264,8 @@ class Adam(Optimizer):
         denom = math.sqrt(second) / bias_correction2_sqrt + eps
         p.data = p.data + (-(lr / bias_correction1)) * (state["exp_avg"] / denom)
 
-    def _array_update(self, w: np.ndarray, g: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+    def _array_update(self, w: np.ndarray, g: np.ndarray, group: dict[str, Any], state: dict[str, Any],
+                      work: np.ndarray) -> None:
         lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
         beta1, beta2 = group["betas"]
         if not state:
@@ -346,7 +350,8 @@ class RMSprop(Optimizer):
         else:
             p.data = p.data - lr * (g / avg)
 
-    def _array_update(self, w: np.ndarray, g: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+    def _array_update(self, w: np.ndarray, g: np.ndarray, group: dict[str, Any], state: dict[str, Any],
+                      work: np.ndarray) -> None:
         lr, alpha, eps, wd, mu = group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
         if not state:
             state.update(step=0.0, square_avg=np.zeros_like(w))
@@ -415,6 +420,7 @@ class FlatOptimizer:
         if not _has_array_form(optimizer):
             raise TypeError(f"{type(optimizer).__name__} has no array form (it changes _update or step)")
         self.optimizer = optimizer
+        self._work = np.empty(0)
         params = list(params)
         self.groups: list[tuple[dict[str, Any], Any, dict[str, Any]]] = []
         groups = optimizer.param_groups
@@ -454,15 +460,17 @@ class FlatOptimizer:
     def step(self, theta: np.ndarray, grad: np.ndarray) -> None:
         """θ ← update(θ, ∂C/∂θ) for every group, in place."""
         update = self.optimizer._array_update  # type: ignore[attr-defined]
+        if self._work.shape != theta.shape or self._work.dtype != theta.dtype:
+            self._work = np.empty_like(theta)
         for group, index, state in self.groups:
             g = grad[index]
             if group.get("maximize", False):
                 g = -g
             if type(index) is slice:
-                update(theta[index], g, group, state)
+                update(theta[index], g, group, state, self._work[index])
             else:
                 w = theta[index]
-                update(w, g, group, state)
+                update(w, g, group, state, np.empty_like(w))
                 theta[index] = w
 
     def write_state(self) -> None:
