@@ -279,3 +279,23 @@ def test_saving_after_compiled_fit_writes_the_trained_weights(tmp_path):
     assert dict(model.named_buffers())["layers.1.num_batches_tracked"] == 3
     restored = nn.load_optimizer(tmp_path / "m.json", loaded)
     assert restored.state_dict()["state"] == opt.state_dict()["state"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Neuron(2, activation="tanh", rng=1),
+    lambda: nn.Layer(2, 3, activation="leaky_relu", rng=1),
+    lambda: nn.Layer(2, 1, activation="sigmoid", bias=False, rng=1),
+    lambda: nn.Sequential(nn.Layer(2, 3, activation="linear", rng=1), nn.Activation("relu")),
+    lambda: nn.Sequential(nn.Layer(2, 3, activation="linear", rng=1), nn.BatchNorm1d(3, affine=False)),
+    lambda: nn.MLP(2, [4, 4, 2], activation="tanh", rng=1),
+], ids=["neuron", "layer", "no-bias", "activation-last", "batch-norm-last", "mlp"])
+def test_every_built_in_shape_predicts_like_eager(make):
+    model = make()
+    from nn.compiled import Program
+
+    assert Program(model, 2).stages is not None
+    outs = model(X)
+    eager = np.array([[v.data for v in o] if isinstance(o, list) else o.data for o in outs])
+    got = nn.predict(model, X)
+    assert got.shape == eager.shape
+    np.testing.assert_allclose(got, eager, rtol=1e-12, atol=1e-15)
