@@ -35,7 +35,7 @@ from .layers import MLP, Activation, Layer, Neuron, Sequential
 from .losses import LOSSES
 from .module import Module
 
-__all__ = ["Program", "compiled_loss", "program"]
+__all__ = ["Program", "compiled_loss", "predict_array", "batch_targets", "CompileNotSupported"]
 
 _data = attrgetter("data")
 _RELU = OPS["relu"]
@@ -433,11 +433,6 @@ class Program:
     def outputs(self, out: np.ndarray) -> np.ndarray:
         """A copy shaped as the eager model answers: ``(n,)`` for one output Value, else ``(n, k)``."""
         return out[:, 0].copy() if self.single else out.copy()
-
-
-def program(model: Module, n_inputs: int) -> Program:
-    """The :class:`Program` of ``model``, built from its current structure (not cached)."""
-    return Program(model, n_inputs)
 
 
 def predict_array(model: Module, X: np.ndarray) -> np.ndarray | None:
