@@ -6,7 +6,7 @@ hinge loss + α·Σw² (α = 1e-4) and plain SGD, full batch, from the same init
 * **fit**: ``nn.fit(model, X, y, compiled=True, optimizer=SGD(lr), alpha=α, steps=N,
   progress=False)`` — the API a learner calls; the time of the call ÷ N (building the program
   and syncing the Values at the end are included, spread over the N steps; N ≥ 50 unless a
-  step takes over 20 ms). That once-per-call work is also reported on its own (``steps=0``).
+  step takes over 50 ms). That once-per-call work is also reported on its own (``steps=0``).
 * **lean**: the same step written by hand in numpy (:func:`lean_step`): the floor of this design
   (float64 arrays, one matrix product per layer). Checked equal to ``fit`` before timing.
 * **torch**: the same model in ``torch.nn.Linear`` layers, the same loss, ``torch.optim.SGD``.
@@ -168,10 +168,10 @@ def cell(name: str, n: int, dtype: str, has_torch: bool) -> dict[str, Any]:
 
         runs["torch"] = run_torch
     # Steps per timing: about 200 ms of the lean step's work, and at least 50 steps (micrograd's
-    # demo runs 100) unless a step takes over 20 ms, so fit's once-per-call work (reading the
+    # demo runs 100) unless a step takes over 50 ms, so fit's once-per-call work (reading the
     # structure, syncing the Values at the end; its own column) is spread as in a real run.
     probe = per_step(run_lean, 3)
-    steps = int(min(4000, max(5 if probe > 20.0 else 50, 200.0 / max(probe, 1e-4))))
+    steps = int(min(4000, max(5 if probe > 50.0 else 50, 200.0 / max(probe, 1e-4))))
     for run in runs.values():
         run(2)
     def run_setup(k: int) -> None:
