@@ -10,8 +10,8 @@ which is exactly how ``model.parameters()`` lists a layer's weights, so the flat
 vector θ (``θ[i] = parameters()[i].data``) *is* the matrices, with no gathering. Backward:
 ∂C/∂M = (∂C/∂Z)ᵀ·[A, 1] (written straight into the gradient vector), ∂C/∂A = ∂C/∂Z · W, and
 ∂C/∂Z = ∂C/∂A · σ'(Z) with the op table's derivative (relu's as a boolean mask). Batch norm
-runs its batch statistics in numpy and keeps its running statistics in arrays. Buffers are
-allocated once per batch size. Any other module is traced instead
+runs its batch statistics in numpy and keeps its running statistics in arrays (the stages are
+in :mod:`nn.compiled_layers`). Buffers are allocated once per batch size. Any other module is traced instead
 (:func:`autograd_core.compile`), which is slower to build and refuses batch norm.
 
 The numbers are the eager engine's up to the order of additions inside a matrix product
@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core import OPS, Value, batch_rule
+from autograd_core import Value
 from autograd_core import compile as trace_compile
 
 from .batchnorm import BatchNorm1d
+from .compiled_layers import RELU, BatchNormStage, Dense, ElementwiseStage
 from .layers import MLP, Activation, Layer, Neuron, Sequential
 from .losses import LOSSES
 from .module import Module
@@ -38,177 +39,10 @@ from .module import Module
 __all__ = ["Program", "compiled_loss", "predict_array", "batch_targets", "CompileNotSupported"]
 
 _data = attrgetter("data")
-_RELU = OPS["relu"]
 
 
 class CompileNotSupported(ValueError):
     """The model has no compiled form (batch norm inside a module that can only be traced)."""
-
-
-# -- stages ----------------------------------------------------------------------------------
-class _Dense:
-    """a = σ([A, 1]·Mᵀ) for a Layer or a Neuron; M a (J, m + bias) view of θ."""
-
-    def __init__(self, start: int, J: int, m: int, bias: bool, op: Any) -> None:
-        self.start, self.J, self.m, self.bias = start, J, m, bias
-        self.size = J * (m + bias)
-        self.width_in, self.width_out, self.wants_ones = m, J, bias
-        self.relu = op is _RELU
-        self.linear = op is None
-        self.rule = None if op is None or self.relu else batch_rule(op)
-
-    def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
-        shape = (self.J, self.m + self.bias)
-        self.M = theta[self.start:self.start + self.size].reshape(shape)
-        self.W = self.M[:, :self.m]
-        self.gM = grad[self.start:self.start + self.size].reshape(shape)
-
-    def alloc(self, n: int, extra: int, dtype: Any) -> dict[str, Any]:
-        out = np.empty((n, self.J + extra), dtype)
-        if extra:
-            out[:, self.J] = 1.0
-        s = {"out": out, "dA": np.empty((n, self.m), dtype)}
-        s["Z"] = out if self.linear and not extra else np.empty((n, self.J), dtype)
-        if self.relu:
-            s["mask"] = np.empty((n, self.J), dtype=bool)
-        return s
-
-    def forward(self, x: np.ndarray, s: dict[str, Any], training: bool, update: bool) -> None:
-        s["x"] = x
-        Z, out = s["Z"], s["out"]
-        np.matmul(x, self.M.T, out=Z)
-        if self.relu:
-            np.maximum(Z, 0.0, out=out[:, :self.J])
-        elif self.rule is not None:
-            s["a"] = self.rule[0](Z)
-            out[:, :self.J] = s["a"]
-        elif Z is not out:
-            out[:, :self.J] = Z
-
-    def backward(self, dA: np.ndarray, s: dict[str, Any], need_input: bool) -> np.ndarray | None:
-        if self.relu:
-            # relu'(z) = 0 for z ≤ 0, else 1 (nan passes the gradient, as the eager rule).
-            mask = s["mask"]
-            np.less_equal(s["Z"], 0.0, out=mask)
-            np.logical_not(mask, out=mask)
-            np.multiply(dA, mask, out=dA)
-        elif self.rule is not None:
-            dA *= self.rule[1](s["Z"], s["a"])
-        np.matmul(dA.T, s["x"], out=self.gM)
-        if not need_input:
-            return None
-        return np.matmul(dA, self.W, out=s["dA"])
-
-
-class _BatchNorm:
-    """BatchNorm1d on a batch: batch statistics (training, or no running ones) or running ones."""
-
-    def __init__(self, start: int, module: BatchNorm1d) -> None:
-        F = module.num_features
-        self.start, self.module, self.F = start, module, F
-        self.affine = module.affine
-        self.size = 2 * F if module.affine else 0
-        self.width_in = self.width_out = F
-        self.wants_ones = False
-        self.eps = module.eps
-        self.momentum = module.momentum
-        self.training = module.training
-        self.tracking = module.track_running_stats
-        self.read_buffers()
-
-    def read_buffers(self) -> None:
-        m = self.module
-        if self.tracking:
-            self.running_mean = np.array(m.running_mean, dtype=np.float64)
-            self.running_var = np.array(m.running_var, dtype=np.float64)
-            self.tracked = int(m.num_batches_tracked or 0)
-
-    def write_buffers(self) -> None:
-        if self.tracking:
-            self.module.running_mean = self.running_mean.tolist()
-            self.module.running_var = self.running_var.tolist()
-            self.module.num_batches_tracked = self.tracked
-
-    def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
-        F, a = self.F, self.start
-        if self.affine:
-            self.gamma, self.beta = theta[a:a + F], theta[a + F:a + 2 * F]
-            self.dgamma, self.dbeta = grad[a:a + F], grad[a + F:a + 2 * F]
-
-    def alloc(self, n: int, extra: int, dtype: Any) -> dict[str, Any]:
-        out = np.empty((n, self.F + extra), dtype)
-        if extra:
-            out[:, self.F] = 1.0
-        return {"out": out}
-
-    def forward(self, x: np.ndarray, s: dict[str, Any], training: bool, update: bool) -> None:
-        n = x.shape[0]
-        batch_stats = not self.tracking or (self.training and training)
-        if batch_stats:
-            if n < 2:
-                raise ValueError(f"BatchNorm1d({self.F}) expected more than 1 value per channel when using batch "
-                                 f"statistics, got a batch of {n} sample; pass at least 2 samples or call .eval()")
-            mean = x.mean(axis=0)
-            centred = x - mean
-            var = (centred * centred).mean(axis=0)
-            inv_std = 1.0 / np.sqrt(var + self.eps)
-            if update and self.tracking and self.training:
-                m = self.momentum if self.momentum is not None else 1.0 / (self.tracked + 1)
-                self.running_mean = (1.0 - m) * self.running_mean + m * mean
-                self.running_var = (1.0 - m) * self.running_var + m * var * n / (n - 1)
-                self.tracked += 1
-        else:
-            centred = x - self.running_mean
-            inv_std = 1.0 / np.sqrt(self.running_var + self.eps)
-        xhat = centred * inv_std
-        s["xhat"], s["inv_std"], s["batch_stats"] = xhat, inv_std, batch_stats
-        y = self.gamma * xhat + self.beta if self.affine else xhat
-        s["out"][:, :self.F] = y
-
-    def backward(self, dY: np.ndarray, s: dict[str, Any], need_input: bool) -> np.ndarray | None:
-        xhat, inv_std = s["xhat"], s["inv_std"]
-        if self.affine:
-            self.dbeta[:] = dY.sum(axis=0)
-            self.dgamma[:] = (dY * xhat).sum(axis=0)
-            dxhat = dY * self.gamma
-        else:
-            dxhat = dY
-        if not need_input:
-            return None
-        if not s["batch_stats"]:
-            return dxhat * inv_std
-        # ∂C/∂x = (1/σ)·(∂C/∂x̂ − mean(∂C/∂x̂) − x̂·mean(∂C/∂x̂ · x̂)): μ and σ² depend on every sample.
-        return inv_std * (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0))
-
-
-class _Activation:
-    """a = σ(z) elementwise, for an Activation module."""
-
-    def __init__(self, op: Any, width: int) -> None:
-        self.size = 0
-        self.width_in = self.width_out = width
-        self.wants_ones = False
-        self.op = op
-        self.rule = batch_rule(op) if op is not None else None
-
-    def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
-        pass
-
-    def alloc(self, n: int, extra: int, dtype: Any) -> dict[str, Any]:
-        out = np.empty((n, self.width_out + extra), dtype)
-        if extra:
-            out[:, self.width_out] = 1.0
-        return {"out": out}
-
-    def forward(self, x: np.ndarray, s: dict[str, Any], training: bool, update: bool) -> None:
-        s["x"] = x
-        s["a"] = x if self.rule is None else self.rule[0](x)
-        s["out"][:, :self.width_out] = s["a"]
-
-    def backward(self, dA: np.ndarray, s: dict[str, Any], need_input: bool) -> np.ndarray | None:
-        if not need_input:
-            return None
-        return dA if self.rule is None else dA * self.rule[1](s["x"], s["a"])
 
 
 # -- reading a model's structure ---------------------------------------------------------------
@@ -253,11 +87,11 @@ def _plain(module: Module) -> bool:
 
 def _neuron_op(neuron: Neuron) -> Any:
     if neuron.activation == "relu":
-        return _RELU
+        return RELU
     return neuron._sigma(Value(1.0)).fn
 
 
-def _dense(neurons: list[Neuron], start: int, plain: list[bool]) -> tuple[_Dense, list[Value]] | None:
+def _dense(neurons: list[Neuron], start: int, plain: list[bool]) -> tuple[Dense, list[Value]] | None:
     first = neurons[0]
     m, bias, op = len(first.w), first.b is not None, _neuron_op(first)
     params: list[Value] = []
@@ -272,7 +106,7 @@ def _dense(neurons: list[Neuron], start: int, plain: list[bool]) -> tuple[_Dense
         params.extend(nrn.w)
         if bias:
             params.append(nrn.b)  # type: ignore[arg-type]
-    return _Dense(start, len(neurons), m, bias, op), params
+    return Dense(start, len(neurons), m, bias, op), params
 
 
 def _structure(model: Module, n_inputs: int) -> tuple[list[Any], list[Value]] | None:
@@ -289,7 +123,7 @@ def _structure(model: Module, n_inputs: int) -> tuple[list[Any], list[Value]] | 
     params: list[Value] = []
     width = n_inputs
     for leaf in leaves:
-        stage: _Dense | _BatchNorm | _Activation
+        stage: Dense | BatchNormStage | ElementwiseStage
         if isinstance(leaf, (Layer, Neuron)):
             found = _dense(leaf.neurons if isinstance(leaf, Layer) else [leaf], len(params), plain)
             if found is None:
@@ -297,11 +131,11 @@ def _structure(model: Module, n_inputs: int) -> tuple[list[Any], list[Value]] | 
             stage, ps = found
             params.extend(ps)
         elif isinstance(leaf, BatchNorm1d):
-            stage = _BatchNorm(len(params), leaf)
+            stage = BatchNormStage(len(params), leaf)
             params.extend([*leaf.gamma, *leaf.beta])
         else:
             probe = leaf._sigma(Value(1.0))  # type: ignore[attr-defined]
-            stage = _Activation(probe.fn, width)
+            stage = ElementwiseStage(probe.fn, width)
         if stage.width_in != width:
             raise ValueError(f"{leaf!r} expects samples of {stage.width_in} features, got {width}")
         width = stage.width_out
@@ -343,7 +177,7 @@ class Program:
             self.traced = None
             last = self.stages[-1]
             self.n_outputs = last.width_out
-            self.single = isinstance(last, _Dense) and last.J == 1
+            self.single = isinstance(last, Dense) and last.J == 1
         else:
             if any(isinstance(m, BatchNorm1d) for m in model.modules()):
                 raise CompileNotSupported(
@@ -371,12 +205,12 @@ class Program:
     def write_buffers(self) -> None:
         """BatchNorm running statistics from the program into the modules."""
         for stage in self.stages or ():
-            if isinstance(stage, _BatchNorm):
+            if isinstance(stage, BatchNormStage):
                 stage.write_buffers()
 
     def read_buffers(self) -> None:
         for stage in self.stages or ():
-            if isinstance(stage, _BatchNorm):
+            if isinstance(stage, BatchNormStage):
                 stage.read_buffers()
 
     def bind(self, theta: np.ndarray, grad: np.ndarray) -> None:
