@@ -120,8 +120,6 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-
-
 @dataclass
 class _Setup:
     """fit's arguments, checked and converted once."""
@@ -242,9 +240,10 @@ class _EagerSteps:
 class _CompiledSteps:
     """The model as one :class:`~nn.compiled.Program` over a flat weight vector θ.
 
-    θ and ∂C/∂θ are float64 arrays; the optimizer runs on them (:class:`~nn.optim.FlatOptimizer`,
-    or on the Values for an optimizer with no array form). :meth:`sync` writes θ, ∂C/∂θ, the
-    optimizer's state and batch-norm statistics back into the Values and modules;
+    θ and ∂C/∂θ are arrays (float64, or the ``dtype`` given); the optimizer runs on them
+    (:class:`~nn.optim.FlatOptimizer`, or on the Values for an optimizer with no array form).
+    :meth:`sync` writes θ, ∂C/∂θ, the optimizer's state and batch-norm statistics back into the
+    Values and modules;
     :meth:`resume` reads everything again, structure included, so any change made meanwhile
     (a weight set by hand, a layer replaced, a parameter added) is used from the next step.
     """
