@@ -268,6 +268,7 @@ class _CompiledSteps:
             self.Xv = s.val[0].astype(s.dtype, copy=False)
             self.Tv = self._targets(s.val[1], len(s.val[0]))
         self.theta = prog.read_params().astype(s.dtype, copy=False)
+        self.stepped = False  # whether θ moved since it was read: only then is there anything to write back
         self.grad = np.zeros_like(self.theta)
         self.scratch = np.empty_like(self.theta)
         prog.bind(self.theta, self.grad)
@@ -288,6 +289,7 @@ class _CompiledSteps:
     def forward_backward(self, idx: np.ndarray | None) -> tuple[float, float, np.ndarray]:
         s = self.setup
         Xb, Tb = (self.X, self.T) if idx is None else (self.X[idx], self.T[idx])
+        self.stepped = True
         with np.errstate(all="ignore"):
             out = self.program.forward(Xb)
             data, d_out = self.spec.batch(out, Tb)
@@ -321,6 +323,9 @@ class _CompiledSteps:
         return value, accuracy_from_scores(self.program.outputs(out), yv)
 
     def sync(self) -> None:
+        if not self.stepped:
+            return
+        self.stepped = False
         prog = self.program
         prog.write_params(self.theta)
         for p, g in zip(prog.params, self.grad.tolist()):

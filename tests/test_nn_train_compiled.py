@@ -299,3 +299,14 @@ def test_every_built_in_shape_predicts_like_eager(make):
     got = nn.predict(model, X)
     assert got.shape == eager.shape
     np.testing.assert_allclose(got, eager, rtol=1e-12, atol=1e-15)
+
+
+def test_zero_steps_leave_weights_and_grads_as_they_were():
+    model = nn.MLP(2, [3, 1], rng=0)
+    for p in model.parameters():
+        p.grad = 0.5
+    before = _weights(model)
+    h = nn.fit(model, X, Y, steps=0, progress=False, compiled=True)
+    assert len(h) == 0
+    np.testing.assert_array_equal(_weights(model), before)
+    assert all(p.grad == 0.5 for p in model.parameters())
