@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 from autograd_core import Value
@@ -310,3 +312,25 @@ def test_zero_steps_leave_weights_and_grads_as_they_were():
     assert len(h) == 0
     np.testing.assert_array_equal(_weights(model), before)
     assert all(p.grad == 0.5 for p in model.parameters())
+
+
+@settings(max_examples=25, deadline=None)
+@given(widths=st.lists(st.integers(1, 5), min_size=1, max_size=3), activation=st.sampled_from(
+    ["relu", "tanh", "sigmoid", "leaky_relu", "linear"]), bias=st.booleans(), batch_norm=st.booleans(),
+    n=st.integers(2, 6), seed=st.integers(0, 10_000))
+def test_any_built_in_mlp_gives_the_eager_loss_outputs_and_gradients(widths, activation, bias, batch_norm, n, seed):
+    from nn.compiled import compiled_loss
+
+    rs = np.random.RandomState(seed)
+    Xr, yr = rs.randn(n, 3), rs.randn(n)
+    eager, fast = (nn.MLP(3, [*widths, 1], activation=activation, bias=bias, batch_norm=batch_norm, rng=seed)
+                   for _ in range(2))
+    outs = eager(Xr)
+    C = nn.mse_loss(outs, yr.tolist())
+    C.backward()
+    C_c, out_c = compiled_loss(fast, "mse", Xr, yr)
+    assert C_c == pytest.approx(C.data, rel=1e-12, abs=1e-15)
+    np.testing.assert_allclose(out_c, [o.data for o in outs], rtol=1e-12, atol=1e-14)
+    g_e = _grads(eager)
+    np.testing.assert_allclose(_grads(fast), g_e, rtol=1e-9, atol=1e-12 * max(1.0, np.abs(g_e).max()))
+    assert dict(fast.named_buffers()) == pytest.approx(dict(eager.named_buffers()), rel=1e-12, abs=1e-15)
