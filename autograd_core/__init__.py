@@ -18,7 +18,7 @@ from .check import (
     gradcheck,
     gradgradcheck,
 )
-from .compile import CompileCheckError, CompiledFunction, CompileError, compile
+from .compile import CompileCheckError, CompiledFunction, CompileError, batch_rule, compile
 from .draw import draw_dot, draw_graph, value_labels
 from .forward import jvp
 from .function import Function, FunctionCtx
@@ -75,6 +75,7 @@ __all__ = [
     "jacobian",
     "hessian",
     "hvp",
+    "batch_rule",
 ]
 
 use_graphviz_pure_if_no_dot()

@@ -35,12 +35,14 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .backends import NUMPY
 from .backward import gradients
+from .ops import Op
 from .schedule import Plan, schedule
 from .trace import CompileError, Trace, trace
 from .value import Value
 
-__all__ = ["compile", "CompiledFunction", "CompileError", "CompileCheckError"]
+__all__ = ["compile", "CompiledFunction", "CompileError", "CompileCheckError", "batch_rule"]
 
 _data = attrgetter("data")
 
@@ -107,6 +109,26 @@ class CompiledFunction:
             return self._outputs(V), gleaf[: self._plan.n_params].copy()
         return self._outputs(V), G[: self.n_inputs].T.copy()
 
+    def vjp(self, X: Any, *, param_values: np.ndarray | None = None) -> tuple[np.ndarray, Callable[[Any], np.ndarray]]:
+        """``(outputs, pullback)`` sharing one forward pass; ``pullback(g)`` is ∂(Σ g·out)/∂params.
+
+        ``g`` has the outputs' shape (or is a number); the result is a vector over
+        :attr:`params`, summed over the batch. ``param_values`` (a float vector, one entry per
+        parameter) is used in place of the parameters' ``.data``, so a training loop can keep
+        its weights in an array and never write them to the Values between steps.
+        """
+        X = self._batch(X)
+        with np.errstate(all="ignore"):
+            V, leaf, saved = self._forward(X, param_values)
+
+        def pullback(grad_outputs: Any) -> np.ndarray:
+            upstream = self._upstream(grad_outputs, X.shape[0])
+            with np.errstate(all="ignore"):
+                _, gleaf = self._backward(V, leaf, saved, upstream, True)
+            return gleaf[: self._plan.n_params].copy()
+
+        return self._outputs(V), pullback
+
     def backward(self, X: Any, grad_outputs: Any = None) -> np.ndarray:
         """Run forward and backward over the batch; ADD ∂/∂p into every parameter's ``.grad``.
 
@@ -167,16 +189,24 @@ class CompiledFunction:
             raise ValueError(f"grad_outputs must be a number or have the outputs' shape {want}, got {g.shape}")
         return g
 
-    def _leaf_vector(self) -> np.ndarray:
+    def _leaf_vector(self, param_values: np.ndarray | None = None) -> np.ndarray:
         plan = self._plan
         n = len(plan.leaves)
-        return np.fromiter(chain(map(_data, plan.leaves), (0.0, 1.0)), np.float64, n + 2)
+        leaf = np.fromiter(chain(map(_data, plan.leaves), (0.0, 1.0)), np.float64, n + 2)
+        if param_values is not None:
+            values = np.asarray(param_values, dtype=np.float64)
+            if values.shape != (plan.n_params,):
+                raise ValueError(f"param_values must hold one number per parameter ({plan.n_params}), "
+                                 f"got shape {values.shape}")
+            leaf[: plan.n_params] = values
+        return leaf
 
-    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    def _forward(self, X: np.ndarray,
+                 param_values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[Any]]:
         plan = self._plan
         V = np.empty((plan.n_rows, X.shape[0]))
         V[: plan.n_inputs] = X.T
-        leaf = self._leaf_vector()
+        leaf = self._leaf_vector(param_values)
         V[plan.leaf_rows] = leaf[plan.leaf_src][:, None]
         saved = [step.forward(V, leaf) for step in plan.steps]
         return V, leaf, saved
@@ -230,6 +260,25 @@ def compile(fn: Callable[[list[Value]], Any], n_inputs: int, params: Iterable[Va
     rule (custom :class:`~autograd_core.Function` subclasses run eagerly only).
     """
     return CompiledFunction(fn, n_inputs, params, example=example)
+
+
+def batch_rule(op: Op) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray, np.ndarray], np.ndarray]]:
+    """A one-input op's rules on numpy batches, from the op table: ``(forward, derivative)``.
+
+    ``forward(x)`` is the op elementwise; ``derivative(x, out)`` is ∂out/∂x elementwise, given
+    ``out = forward(x)``. (Get the op of an activation from a probe: ``Value(1.0).tanh().fn``.)
+    Callers silence numpy's IEEE warnings (``np.errstate``) as the compiled steps do.
+    """
+    if not isinstance(op, Op) or op.arity != 1:
+        raise CompileError(f"batch_rule needs a one-input Op, got {op!r}")
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        return op.forward(NUMPY, x)
+
+    def derivative(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return op.derivative(NUMPY, (x,), out)[0]
+
+    return forward, derivative
 
 
 def _default_params(fn: Any) -> list[Value]:

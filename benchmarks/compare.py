@@ -4,8 +4,8 @@ Workloads (all measured in this one run, median of several repeats, ms per step)
 
 * **micrograd demo step**: ``MLP(2, [16, 16, 1])`` on 100 moons samples (noise 0.1), hinge
   loss + 1e-4·Σw², one forward + backward + SGD update. micrograd and our eager engine run
-  the very same demo code (only the import differs); compiled mode uses
-  ``nn.compiled.compiled_loss`` as ``nn.fit(..., compiled=True)`` does; PyTorch runs the same
+  the very same demo code (only the import differs); compiled mode is
+  ``nn.fit(..., compiled=True)`` (time of a 200-step call ÷ 200); PyTorch runs the same
   model batched in float64 on the CPU.
 * **eager via nn.fit**: the same eager step taken by ``nn.fit(..., steps=N, progress=False)``
   (time of the call ÷ N); it also records the history, and pauses the cyclic garbage collector
@@ -50,7 +50,6 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import nn  # noqa: E402
-from nn.compiled import compiled_loss  # noqa: E402
 
 ALPHA = 1e-4
 LR = 1e-3  # for timing; the cost of a step does not depend on the learning rate
@@ -122,21 +121,11 @@ def demo_step(model: Any, Xl: list[list[float]], yl: list[float], lr: float) -> 
     return total_loss.data
 
 
-def compiled_step(model: nn.Module, params: list[Any], X: np.ndarray, y_pm1: np.ndarray, lr: float) -> float:
-    """One step as ``nn.fit(..., compiled=True)`` takes it (minus progress bar and history).
-
-    ``params`` is ``model.parameters()``, listed once before training as an optimizer does.
-    """
-    for p in params:
-        p.grad = 0.0
-    data_loss, _ = compiled_loss(model, "hinge", X, y_pm1)
-    reg = 0.0
-    for p in params:
-        d = p.data
-        reg += d * d
-        p.grad += 2 * ALPHA * d
-        p.data = d - lr * p.grad
-    return data_loss + ALPHA * reg
+def compiled_ms(model: nn.Module, X: np.ndarray, y01: np.ndarray, reps: int, steps: int) -> float:
+    """ms per step of ``nn.fit(..., compiled=True)`` (SGD, hinge + L2), median over ``reps`` runs of ``steps``."""
+    opt = nn.SGD(model.parameters(), lr=LR)
+    return median_ms(lambda: nn.fit(model, X, y01, optimizer=opt, alpha=ALPHA, steps=steps, compiled=True,
+                                    progress=False), reps) / steps
 
 
 def fit_run(model: nn.Module, X: np.ndarray, y01: np.ndarray, steps: int) -> None:
@@ -183,13 +172,11 @@ def train_demo(X: np.ndarray, y01: np.ndarray, compiled: bool, steps: int = 100)
     model = nn.MLP(2, [16, 16, 1], rng=1337)
     y_pm1 = 2.0 * y01 - 1.0
     Xl, yl = X.tolist(), y_pm1.tolist()
-    params = model.parameters()
-    for k in range(steps):
-        lr = 1.0 - 0.9 * k / steps
-        if compiled:
-            compiled_step(model, params, X, y_pm1, lr)
-        else:
-            demo_step(model, Xl, yl, lr)
+    if compiled:
+        # fit's defaults are the demo's: SGD with η = 1.0 − 0.9·k/steps.
+        nn.fit(model, X, y01, alpha=ALPHA, steps=steps, compiled=True, progress=False)
+    for k in range(0 if compiled else steps):
+        demo_step(model, Xl, yl, 1.0 - 0.9 * k / steps)
     return accuracy(model, X, y01), [p.data for p in model.parameters()]
 
 
@@ -232,7 +219,6 @@ def main(argv: list[str] | None = None) -> None:
     ours = nn.MLP(2, [16, 16, 1], rng=1337)
     comp = nn.MLP(2, [16, 16, 1], rng=1337)
     fit_model = nn.MLP(2, [16, 16, 1], rng=1337)
-    comp_params = comp.parameters()
     torch_step = torch_setup(ours, X, y_pm1)
     demo = "demo MLP(2,[16,16,1]), 100 moons"
     fit_steps = 3 if args.quick else 5
@@ -242,8 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     rows.append((demo, f"micrograd {getattr(micrograd, '__version__', '0.1.0')}", micro_ms))
     rows.append((demo, "eager (autograd_core)", demo_eager_ms))
     rows.append((demo, "eager via nn.fit", fit_ms / fit_steps))
-    rows.append((demo, "compiled (autograd_core)",
-                 median_ms_per_call(lambda: compiled_step(comp, comp_params, X, y_pm1, LR), reps, 50)))
+    rows.append((demo, "compiled (nn.fit(compiled=True))", compiled_ms(comp, X, y01, reps, 200)))
     rows.append((demo, "PyTorch float64 CPU", median_ms_per_call(torch_step, reps, 50) if torch_step else None))
 
     # 64-64-64 on 1,000 spiral samples
@@ -252,7 +237,6 @@ def main(argv: list[str] | None = None) -> None:
     big = "MLP(2,[64,64,64,1]), 1,000 spiral"
     eager_big = nn.MLP(2, [64, 64, 64, 1], rng=1)
     comp_big = nn.MLP(2, [64, 64, 64, 1], rng=1)
-    big_params = comp_big.parameters()
     torch_big = torch_setup(eager_big, Xs, ys)
     # One eager step on all 1,000 samples builds ~17 million nodes; graphs are per sample, so
     # the step is timed on a slice and scaled (the row says so).
@@ -260,8 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     Xp, yp = Xs[:part].tolist(), ys[:part].tolist()
     eager_ms = median_ms(lambda: demo_step(eager_big, Xp, yp, LR), 1, warmup=0) * (len(Xs) / part)
     rows.append((big, f"eager (autograd_core; {part} samples × {len(Xs) // part})", eager_ms))
-    big_step = lambda: compiled_step(comp_big, big_params, Xs, ys, LR)
-    rows.append((big, "compiled (autograd_core)", median_ms_per_call(big_step, reps, 5)))
+    rows.append((big, "compiled (nn.fit(compiled=True))", compiled_ms(comp_big, Xs, ys01, reps, 20)))
     rows.append((big, "PyTorch float64 CPU", median_ms_per_call(torch_big, reps, 5) if torch_big else None))
 
     print(f"{datetime.date.today().isoformat()} — {machine()}")

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -30,6 +31,8 @@ __all__ = [
     "cross_entropy",
     "softmax",
     "log_softmax",
+    "Loss",
+    "LOSSES",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -401,3 +404,110 @@ def _probability_terms(rows: list[list[Value]], tflat: list[Any], w: list[float]
         shifted, lse = _shift_lse(row)
         terms.append(_soft_nll(shifted, lse, [wk * qk for wk, qk in zip(w, smoothed)]))
     return terms
+
+
+# -- the loss table ------------------------------------------------------------------------
+# One entry per named loss, read by fit (eager and compiled), nn.compiled and the CLI: the
+# eager Value form, how class labels become targets, and the batch form on numpy arrays
+# (outputs O of shape (n, k)) giving C and ∂C/∂O with the same formula.
+
+
+def _pm1_targets(y: np.ndarray, name: str, strict: bool) -> np.ndarray:
+    """{0, 1} labels → targets ±1; ±1 stay; anything else is refused (hinge) or kept (mse)."""
+    t = np.asarray(y, dtype=np.float64)
+    zero_one = bool(((t == 0.0) | (t == 1.0)).all())
+    if zero_one:
+        return 2.0 * t - 1.0
+    if strict and not ((t == 1.0) | (t == -1.0)).all():
+        values = sorted(set(np.unique(t).tolist()))[:5]
+        raise ValueError(f"{name} loss needs labels in {{0, 1}} or {{-1, +1}}, got {values}")
+    return t
+
+
+def _bce_targets(y: np.ndarray) -> np.ndarray:
+    t = np.asarray(y, dtype=np.float64)
+    if not ((t >= 0.0) & (t <= 1.0)).all():
+        raise ValueError("bce targets must be in [0, 1]")
+    return t
+
+
+def _class_targets(y: np.ndarray) -> np.ndarray:
+    t = np.asarray(y)
+    with np.errstate(all="ignore"):
+        tf = t.astype(np.float64)
+        ok = bool(np.isfinite(tf).all() and (tf == np.round(tf)).all() and (tf >= 0).all())
+    if t.dtype == object or not ok or not (tf < 2.0**62).all():
+        raise ValueError("cross_entropy needs integer class labels ≥ 0")
+    return tf.astype(np.int64)
+
+
+def _hinge_batch(O: np.ndarray, T: np.ndarray) -> tuple[float, np.ndarray]:
+    """C = mean relu(1 − t·s); ∂C/∂s = −t/N where the margin 1 − t·s > 0 (N = n·k)."""
+    margin = 1.0 - T * O
+    N = O.size
+    d = -T / N
+    d[margin <= 0.0] = 0.0
+    return float(np.maximum(margin, 0.0).sum() / N), d
+
+
+def _mse_batch(O: np.ndarray, T: np.ndarray) -> tuple[float, np.ndarray]:
+    """C = mean (a − y)²; ∂C/∂a = 2(a − y)/N."""
+    diff = O - T
+    N = O.size
+    return float((diff * diff).sum() / N), diff * (2.0 / N)
+
+
+def _bce_batch(O: np.ndarray, T: np.ndarray) -> tuple[float, np.ndarray]:
+    """C = mean softplus(z) − y·z; ∂C/∂z = (σ(z) − y)/N, both computed without overflow."""
+    e = np.exp(-np.abs(O))
+    softplus = np.maximum(O, 0.0) + np.log1p(e)
+    sigmoid = np.where(O >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    N = O.size
+    return float((softplus - O * T).sum() / N), (sigmoid - T) / N
+
+
+def _cross_entropy_batch(O: np.ndarray, T: np.ndarray) -> tuple[float, np.ndarray]:
+    """C = mean over rows of log Σₖ e^(zₖ − m) − (z_t − m); ∂C/∂zₖ = (softmax(z)ₖ − [k = t])/n."""
+    n, c = O.shape
+    if T.shape != (n,):
+        raise ValueError(f"cross_entropy: {n} rows of logits need {n} integer class targets, got shape {T.shape}")
+    if n and not ((T >= 0).all() and (T < c).all()):
+        raise ValueError(f"cross_entropy targets must be integer classes in [0, {c})")
+    m = O.max(axis=1, keepdims=True)
+    m[np.isinf(m)] = 0.0
+    e = np.exp(O - m)
+    sums = e.sum(axis=1, keepdims=True)
+    rows = np.arange(n)
+    per_sample = np.log(sums[:, 0]) - (O[rows, T] - m[:, 0])
+    grad = e / sums
+    grad[rows, T] -= 1.0
+    return float(per_sample.mean()), grad / n
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A named loss: ``eager(outputs, targets)`` gives a Value, ``batch(O, T)`` gives ``(C, ∂C/∂O)``.
+
+    ``targets(labels)`` turns class labels into what both forms take (hinge: {0, 1} → ±1).
+    ``per_class`` losses need one output per class (at least 2 columns).
+    """
+
+    name: str
+    eager: Callable[..., Any]
+    targets: Callable[[np.ndarray], np.ndarray]
+    batch: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]
+    per_class: bool = False
+
+    def check_outputs(self, n_outputs: int) -> None:
+        """Raise ``ValueError`` if a model with ``n_outputs`` outputs per sample cannot use this loss."""
+        if self.per_class and n_outputs < 2:
+            raise ValueError(f"{self.name} needs a model with one output per class (at least 2), "
+                             f"got {n_outputs} output")
+
+
+LOSSES: dict[str, Loss] = {
+    "hinge": Loss("hinge", hinge_loss, lambda y: _pm1_targets(y, "hinge", True), _hinge_batch),
+    "mse": Loss("mse", mse_loss, lambda y: _pm1_targets(y, "mse", False), _mse_batch),
+    "bce": Loss("bce", binary_cross_entropy_with_logits, _bce_targets, _bce_batch),
+    "cross_entropy": Loss("cross_entropy", cross_entropy, _class_targets, _cross_entropy_batch, per_class=True),
+}

@@ -7,6 +7,10 @@ step count k, in closed form, matching ``torch.optim.lr_scheduler`` (to rounding
 * ``LinearLR``: η₀ · (s + (e − s) · min(k, T)/T) — micrograd's demo rate 1.0 − 0.9·k/100 is
   ``LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=100)`` with η₀ = 1;
 * ``CosineAnnealingLR``: η_min + (η₀ − η_min)·(1 + cos(π·k/T))/2 — fast early, gentle late.
+
+A schedule changes only the number η in each group, so it serves eager and compiled training
+alike: ``fit(..., compiled=True)`` updates its weight array with the optimizer's array form
+(:class:`~nn.optim.FlatOptimizer`), which reads η from the groups on every step.
 """
 
 from __future__ import annotations

@@ -21,11 +21,14 @@ import copy
 import math
 import numbers
 from collections.abc import Callable, Iterable
+from operator import is_
 from typing import Any
+
+import numpy as np
 
 from autograd_core import Value
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "FlatOptimizer", "OPTIMIZERS", "optimizer_class"]
 
 
 def _grad(p: Value) -> float:
@@ -203,6 +206,20 @@ class SGD(Optimizer):
             g = g + mu * buf if group["nesterov"] else buf
         p.data = p.data - group["lr"] * g
 
+    def _array_update(self, w: np.ndarray, g: np.ndarray, group: dict[str, Any], state: dict[str, Any],
+                      work: np.ndarray) -> None:
+        wd, mu = group["weight_decay"], group["momentum"]
+        if wd != 0:
+            g = g + wd * w
+        if mu != 0:
+            buf = state.get("momentum_buffer")
+            buf = g.copy() if buf is None else mu * buf + (1 - group["dampening"]) * g
+            state["momentum_buffer"] = buf
+            g = g + mu * buf if group["nesterov"] else buf
+        # w ← w − η·g through a preallocated buffer: no new array of the parameters' size per step.
+        np.multiply(g, group["lr"], out=work)
+        w -= work
+
 
 class Adam(Optimizer):
     """Adam (``torch.optim.Adam``): per-parameter steps from running moments of g.
@@ -256,6 +273,34 @@ class Adam(Optimizer):
         denom = math.sqrt(second) / bias_correction2_sqrt + eps
         # ε = 0 with g = 0 gives 0/0: nan, as in torch (the user asked for no safety margin).
         p.data = p.data + (-(lr / bias_correction1)) * _divide(state["exp_avg"], denom)
+
+    def _array_update(self, w: np.ndarray, g: np.ndarray, group: dict[str, Any], state: dict[str, Any],
+                      work: np.ndarray) -> None:
+        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        beta1, beta2 = group["betas"]
+        if not state:
+            state.update(step=0.0, exp_avg=np.zeros_like(w), exp_avg_sq=np.zeros_like(w))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(w)
+        state["step"] += 1.0
+        if wd != 0:
+            if self._decoupled:
+                w *= 1 - lr * wd
+            else:
+                g = g + wd * w
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m += (1 - beta1) * (g - m)
+        v *= beta2
+        v += (1 - beta2) * g * g
+        step = state["step"]
+        bias_correction1 = 1 - beta1**step
+        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
+        second = v
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            second = state["max_exp_avg_sq"]
+        denom = np.sqrt(second) / bias_correction2_sqrt + eps
+        w += (-(lr / bias_correction1)) * (m / denom)
 
 
 class AdamW(Adam):
@@ -314,3 +359,136 @@ class RMSprop(Optimizer):
             p.data = p.data - lr * state["momentum_buffer"]
         else:
             p.data = p.data - lr * _divide(g, avg)
+
+    def _array_update(self, w: np.ndarray, g: np.ndarray, group: dict[str, Any], state: dict[str, Any],
+                      work: np.ndarray) -> None:
+        lr, alpha, eps, wd, mu = group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
+        if not state:
+            state.update(step=0.0, square_avg=np.zeros_like(w))
+            if mu > 0:
+                state["momentum_buffer"] = np.zeros_like(w)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(w)
+        state["step"] += 1.0
+        if wd != 0:
+            g = g + wd * w
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1 - alpha) * g * g
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            grad_avg += (1 - alpha) * (g - grad_avg)
+            avg = np.sqrt(np.maximum(square_avg - grad_avg * grad_avg, 0.0)) + eps
+        else:
+            avg = np.sqrt(square_avg) + eps
+        if mu > 0:
+            buf = state["momentum_buffer"]
+            buf *= mu
+            buf += g / avg
+            w -= lr * buf
+        else:
+            w -= lr * (g / avg)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}
+"""The optimizer vocabulary, by class name (look names up case-insensitively with :func:`optimizer_class`)."""
+
+
+def optimizer_class(name: str) -> type[Optimizer]:
+    """The optimizer class called ``name`` (``"adam"``, ``"SGD"``, …); ``ValueError`` listing the known ones."""
+    found = {k.lower(): v for k, v in OPTIMIZERS.items()}.get(str(name).lower())
+    if found is None:
+        raise ValueError(f"unknown optimizer {name!r}; expected one of {list(OPTIMIZERS)}")
+    return found
+
+
+def _has_array_form(optimizer: Optimizer) -> bool:
+    # The array rule is valid only where it sits beside the _update it mirrors: a subclass that
+    # rewrites _update (or step) has no array form and runs on the Values.
+    cls = type(optimizer)
+    owner_array = next((k for k in cls.__mro__ if "_array_update" in vars(k)), None)
+    owner_update = next((k for k in cls.__mro__ if "_update" in vars(k)), None)
+    return cls.step is Optimizer.step and owner_array is not None and owner_array is owner_update
+
+
+class FlatOptimizer:
+    """An optimizer's update applied to one flat parameter vector θ and its gradient vector.
+
+    ``FlatOptimizer(optimizer, params)`` lays each parameter group over θ, where ``θ[i]`` is
+    ``params[i].data``; :meth:`step` does what ``optimizer.step()`` does to the Values — the
+    same formulas in the same order, elementwise, so the same numbers — on the arrays. The
+    hyper-parameters (``lr`` set by a schedule included) are read from ``optimizer.param_groups``
+    on every step. Per-parameter state starts from ``optimizer.state`` and is written back as
+    floats by :meth:`write_state`, so ``optimizer.state_dict()`` after that is the eager one.
+
+    Raises ``TypeError`` for an optimizer with no array form (a subclass that changes
+    ``_update`` or ``step``) and ``ValueError`` when a group's parameters are not all in
+    ``params`` or their saved states differ in kind (then run it on the Values instead).
+    """
+
+    def __init__(self, optimizer: Optimizer, params: Iterable[Value]) -> None:
+        if not _has_array_form(optimizer):
+            raise TypeError(f"{type(optimizer).__name__} has no array form (it changes _update or step)")
+        self.optimizer = optimizer
+        self._work = np.empty(0)
+        params = list(params)
+        self.groups: list[tuple[dict[str, Any], Any, dict[str, Any]]] = []
+        groups = optimizer.param_groups
+        if len(groups) == 1 and len(groups[0]["params"]) == len(params) and all(map(is_, groups[0]["params"], params)):
+            # The usual case, Optimizer(model.parameters()): the group is θ itself.
+            self.groups.append((groups[0], slice(0, len(params)), self._gather_state(params)))
+            return
+        position = {id(p): i for i, p in enumerate(params)}
+        for group in groups:
+            try:
+                rows = [position[id(p)] for p in group["params"]]
+            except KeyError:
+                raise ValueError("the optimizer holds a parameter that is not among the model's parameters") from None
+            index: Any = np.array(rows, dtype=np.intp)
+            if rows == list(range(rows[0], rows[0] + len(rows))):
+                index = slice(rows[0], rows[0] + len(rows))
+            self.groups.append((group, index, self._gather_state(group["params"])))
+
+    def _gather_state(self, params: list[Value]) -> dict[str, Any]:
+        if not any(self.optimizer.state.values()):
+            return {}
+        states = [self.optimizer.state.get(p) or {} for p in params]
+        keys = {tuple(sorted(s)) for s in states}
+        if len(keys) != 1:
+            raise ValueError("the parameters of a group are at different points of the optimizer's state")
+        state: dict[str, Any] = {}
+        for key in keys.pop():
+            column = [s[key] for s in states]
+            if key == "step":
+                if len(set(column)) != 1:
+                    raise ValueError("the parameters of a group have taken different numbers of steps")
+                state[key] = float(column[0])
+            else:
+                state[key] = np.array([float(v) for v in column], dtype=np.float64)
+        return state
+
+    def step(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        """θ ← update(θ, ∂C/∂θ) for every group, in place."""
+        update = self.optimizer._array_update  # type: ignore[attr-defined]
+        if self._work.shape != theta.shape or self._work.dtype != theta.dtype:
+            self._work = np.empty_like(theta)
+        for group, index, state in self.groups:
+            g = grad[index]
+            if group.get("maximize", False):
+                g = -g
+            if type(index) is slice:
+                update(theta[index], g, group, state, self._work[index])
+            else:
+                w = theta[index]
+                update(w, g, group, state, np.empty_like(w))
+                theta[index] = w
+
+    def write_state(self) -> None:
+        """Copy the array state into ``optimizer.state`` (one dict of floats per parameter)."""
+        target = self.optimizer.state
+        for group, _, state in self.groups:
+            if not state:
+                continue  # a stateless update (plain SGD) leaves no state, as state_dict() shows
+            columns = {k: (v.tolist() if isinstance(v, np.ndarray) else None) for k, v in state.items()}
+            for i, p in enumerate(group["params"]):
+                target[p] = {k: (state[k] if col is None else col[i]) for k, col in columns.items()}

@@ -20,16 +20,38 @@ def outputs_to_array(outputs: list[Any]) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
+def _numeric_batch(X: Any) -> np.ndarray | None:
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    return arr if arr.ndim == 2 and arr.shape[0] > 0 else None
+
+
 def predict(model: Module, X: Any) -> np.ndarray:
     """The model's outputs on a batch ``X`` as floats: shape (n,) for one output, (n, k) for k.
 
-    Runs under ``no_grad`` in the model's current mode and leaves the model as it found it:
-    batch-norm running statistics updated by a training-mode call are restored. A single
-    sample (1-D) is treated as a batch of one (which a training-mode batch-norm model rejects
-    with an error saying to call ``.eval()``).
+    Runs in the model's current mode and leaves the model as it found it: a training-mode
+    batch norm normalises with the batch's statistics and its running statistics stay as they
+    were. A single sample (1-D) is treated as a batch of one (which a training-mode batch-norm
+    model rejects with an error saying to call ``.eval()``).
+
+    Models made of the built-in layers (``MLP``, ``Sequential`` of ``Layer``, ``Neuron``,
+    ``BatchNorm1d``, ``Activation``) run batched, each layer one matrix product
+    (:mod:`nn.compiled`), agreeing with the per-sample graphs to ~1e-16 relative; any other
+    module runs one graph per sample under ``no_grad``.
     """
     if not isinstance(model, Module):
         raise TypeError(f"predict expects an nn.Module, got {type(model).__name__}")
+    arr = _numeric_batch(X)
+    if arr is not None:
+        from .compiled import predict_array
+
+        out = predict_array(model, arr)
+        if out is not None:
+            return out
     batch = as_batch(X) if is_batch(X) else [X]
     saved = [(m, {name: copy.deepcopy(getattr(m, name)) for name in m.buffer_names})
              for m in model.modules() if m.buffer_names]

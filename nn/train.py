@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,21 +26,13 @@ import numpy as np
 from autograd_core import Value, no_grad
 
 from .layers import Layer, Neuron
-from .losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
+from .losses import LOSSES
 from .lr_scheduler import LinearLR, LRScheduler
 from .module import Module
-from .optim import SGD, Optimizer
+from .optim import SGD, FlatOptimizer, Optimizer
 from .predict import accuracy_from_scores, outputs_to_array
 
 __all__ = ["History", "fit", "LOSSES"]
-
-LOSSES: dict[str, Callable[..., Any]] = {
-    "hinge": hinge_loss,
-    "mse": mse_loss,
-    "bce": binary_cross_entropy_with_logits,
-    "cross_entropy": cross_entropy,
-}
-
 
 @dataclass
 class History:
@@ -61,24 +54,6 @@ class History:
 
     def __len__(self) -> int:
         return len(self.step)
-
-
-def _targets(loss: Any, y: np.ndarray) -> np.ndarray:
-    """The targets the named loss wants, from class labels."""
-    if loss in ("hinge", "mse"):
-        values = set(np.unique(y).tolist())
-        if values <= {0, 1}:
-            return (2 * y - 1).astype(np.float64)
-        if loss == "hinge" and not values <= {-1, 1}:
-            raise ValueError(f"hinge loss needs labels in {{0, 1}} or {{-1, +1}}, got {sorted(values)[:5]}")
-        return y.astype(np.float64)
-    if loss == "bce":
-        return y.astype(np.float64)
-    if loss == "cross_entropy":
-        if not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError("cross_entropy needs integer class labels")
-        return y.astype(np.int64)
-    return y
 
 
 def _data(X: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -120,10 +95,11 @@ def _evaluate(model: Module, loss_fn: Callable[..., Any], X: np.ndarray, t: np.n
     return float(value), accuracy_from_scores(outputs_to_array(outputs), y)
 
 
-def _batches(n: int, batch_size: int | None, seed: int) -> Any:
+def _batches(n: int, batch_size: int | None, seed: int) -> Iterator[np.ndarray | None]:
+    """Row indices of each step's batch; None means all rows (full batch, no copy)."""
     if batch_size is None or batch_size >= n:
         while True:
-            yield np.arange(n)
+            yield None
     rng = np.random.default_rng(seed)
     while True:
         perm = rng.permutation(n)
@@ -144,15 +120,232 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_compiled() -> Callable[..., Any]:
-    try:
-        from .compiled import compiled_loss
-    except ModuleNotFoundError as e:
-        if e.name not in ("nn.compiled", f"{__package__}.compiled"):
-            raise
-        raise RuntimeError("fit(compiled=True) needs nn/compiled.py (the batch-mode loss), which is not installed "
-                           "in this copy of nn; use compiled=False") from None
-    return compiled_loss
+@dataclass
+class _Setup:
+    """fit's arguments, checked and converted once."""
+
+    X: np.ndarray
+    y: np.ndarray
+    targets: np.ndarray
+    loss_name: str | None
+    loss_fn: Callable[..., Any]
+    steps: int
+    batch_size: int | None
+    seed: int
+    alpha: float
+    optimizer: Optimizer
+    scheduler: LRScheduler | None
+    val: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    eval_every: int
+    classes: bool
+    dtype: Any
+
+
+def _count(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= sys.maxsize:
+        raise ValueError(f"{name} must be an int from {low} to {sys.maxsize}, got {value!r}")
+    return int(value)
+
+
+def _check_arguments(model: Any, X: Any, y: Any, loss: Any, optimizer: Optimizer | None, steps: Any,
+                     epochs: Any, batch_size: Any, alpha: Any, scheduler: LRScheduler | None, X_val: Any,
+                     y_val: Any, eval_every: Any, compiled: bool, seed: int, dtype: Any) -> _Setup:
+    if not isinstance(model, Module):
+        raise TypeError(f"fit expects an nn.Module, got {type(model).__name__}")
+    X, y = _data(X, y, "X")
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; expected one of {list(LOSSES)} or a callable")
+        loss_name, loss_fn, convert = loss, LOSSES[loss].eager, LOSSES[loss].targets
+    elif callable(loss):
+        loss_name, loss_fn, convert = None, loss, np.asarray
+    else:
+        raise TypeError(f"loss must be a name or a callable, got {type(loss).__name__}")
+    if compiled and loss_name is None:
+        raise ValueError(f"compiled=True needs a named loss (one of {list(LOSSES)})")
+    if dtype is not None:
+        if not compiled:
+            raise ValueError("dtype applies to compiled training only (the eager engine computes in Python floats); "
+                             "pass compiled=True or leave dtype=None")
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}") from None
+        if dtype not in (np.float64, np.float32):
+            raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
+    if batch_size is not None:
+        batch_size = _count("batch_size (None for full batch)", batch_size, 1)
+    if epochs is not None:
+        per_epoch = max(1, len(X) // batch_size) if batch_size else 1
+        steps = _count("epochs", epochs, 0) * per_epoch
+    steps = _count("steps", steps, 0)
+    eval_every = _count("eval_every", eval_every, 1)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
+        raise ValueError(f"alpha (L2 strength) must be a number ≥ 0, got {alpha!r}")
+    val = None
+    if X_val is not None or y_val is not None:
+        if X_val is None or y_val is None:
+            raise ValueError("give both X_val and y_val, or neither")
+        Xv, yv = _data(X_val, y_val, "X_val")
+        val = (Xv, convert(yv), yv)
+    if optimizer is None:
+        optimizer = SGD(model.parameters(), lr=1.0)
+        if scheduler is None and steps > 0:
+            scheduler = LinearLR(optimizer, start_factor=1.0, end_factor=0.1, total_iters=steps)
+    return _Setup(X, y, convert(y), loss_name, loss_fn, steps, batch_size, seed, float(alpha), optimizer, scheduler,
+                  val, eval_every, _is_classes(y), dtype or np.dtype(np.float64))
+
+
+class _EagerSteps:
+    """One graph per sample and ``backward()``: the engine itself, every Value touched."""
+
+    def __init__(self, model: Module, setup: _Setup, track_grad_norms: bool) -> None:
+        self.model, self.setup = model, setup
+        self.spec = LOSSES.get(setup.loss_name) if setup.loss_name else None
+        self.params = model.parameters()
+        self.layers = _weight_layers(model) if track_grad_norms else []
+
+    def forward_backward(self, idx: np.ndarray | None) -> tuple[float, float, np.ndarray]:
+        """Data loss, total loss (with α·Σw²) and scores of one batch; ∂C/∂w left in every ``.grad``."""
+        s = self.setup
+        Xb, tb = (s.X, s.targets) if idx is None else (s.X[idx], s.targets[idx])
+        self.model.zero_grad()
+        with _cyclic_gc_paused():
+            out_values = self.model(Xb)
+            if self.spec is not None:
+                self.spec.check_outputs(len(out_values[0]) if isinstance(out_values[0], list) else 1)
+            data_loss = s.loss_fn(out_values, tb)
+            if not isinstance(data_loss, Value):
+                raise TypeError(f"the loss must return a Value, got {type(data_loss).__name__}")
+            total_loss = data_loss + s.alpha * sum(p * p for p in self.params) if s.alpha else data_loss
+            total_loss.backward()
+        return data_loss.data, total_loss.data, outputs_to_array(out_values)
+
+    def grad_norms(self) -> list[float]:
+        return [sum(abs(_grad_float(w)) for w in weights) / len(weights) for _, weights in self.layers]
+
+    def update(self) -> None:
+        self.setup.optimizer.step()
+
+    def evaluate(self) -> tuple[float, float]:
+        return _evaluate(self.model, self.setup.loss_fn, *self.setup.val)  # type: ignore[misc]
+
+    def sync(self) -> None:
+        """Nothing to do: the Values are the weights."""
+
+    def resume(self) -> None:
+        self.params = self.model.parameters()
+
+
+class _CompiledSteps:
+    """The model as one :class:`~nn.compiled.Program` over a flat weight vector θ.
+
+    θ and ∂C/∂θ are arrays (float64, or the ``dtype`` given); the optimizer runs on them
+    (:class:`~nn.optim.FlatOptimizer`, or on the Values for an optimizer with no array form).
+    :meth:`sync` writes θ, ∂C/∂θ, the optimizer's state and batch-norm statistics back into the
+    Values and modules;
+    :meth:`resume` reads everything again, structure included, so any change made meanwhile
+    (a weight set by hand, a layer replaced, a parameter added) is used from the next step.
+    """
+
+    def __init__(self, model: Module, setup: _Setup, track_grad_norms: bool) -> None:
+        from .compiled import Program, batch_targets
+
+        self.model, self.setup, self.track = model, setup, track_grad_norms
+        self._program, self._batch_targets = Program, batch_targets
+        assert setup.loss_name is not None  # _check_arguments refuses compiled=True with a callable loss
+        self.loss_name = setup.loss_name
+        self.spec = LOSSES[setup.loss_name]
+        self.resume()
+
+    def resume(self) -> None:
+        s = self.setup
+        prog = self.program = self._program(self.model, s.X.shape[1], s.dtype)
+        self.spec.check_outputs(prog.n_outputs)
+        self.X = s.X.astype(s.dtype, copy=False)
+        self.T = self._targets(s.targets, len(s.X))
+        if s.val is not None:
+            self.Xv = s.val[0].astype(s.dtype, copy=False)
+            self.Tv = self._targets(s.val[1], len(s.val[0]))
+        self.theta = prog.read_params().astype(s.dtype, copy=False)
+        self.stepped = False  # whether θ moved since it was read: only then is there anything to write back
+        self.grad = np.zeros_like(self.theta)
+        self.scratch = np.empty_like(self.theta)
+        prog.bind(self.theta, self.grad)
+        try:
+            self.flat: FlatOptimizer | None = FlatOptimizer(s.optimizer, prog.params)
+        except (TypeError, ValueError):
+            self.flat = None
+        self.layers = []
+        if self.track:
+            position = {id(p): i for i, p in enumerate(prog.params)}
+            self.layers = [np.array([position[id(w)] for w in ws], dtype=np.intp)
+                           for _, ws in _weight_layers(self.model)]
+
+    def _targets(self, targets: np.ndarray, n: int) -> np.ndarray:
+        T = self._batch_targets(self.loss_name, targets, n, self.program.n_outputs)
+        return T if self.spec.per_class else T.astype(self.setup.dtype, copy=False)
+
+    def forward_backward(self, idx: np.ndarray | None) -> tuple[float, float, np.ndarray]:
+        s = self.setup
+        Xb, Tb = (self.X, self.T) if idx is None else (self.X[idx], self.T[idx])
+        self.stepped = True
+        with np.errstate(all="ignore"):
+            out = self.program.forward(Xb)
+            data, d_out = self.spec.batch(out, Tb)
+            self.program.backward(d_out)
+            total = data
+            if s.alpha:
+                # C += α·Σw², ∂C/∂w += 2α·w: folded into the vectors.
+                theta = self.theta
+                total = data + s.alpha * float(np.dot(theta, theta))
+                np.multiply(theta, 2 * s.alpha, out=self.scratch)
+                self.grad += self.scratch
+        return data, total, out[:, 0] if self.program.single else out
+
+    def grad_norms(self) -> list[float]:
+        return [float(np.abs(self.grad[idx]).sum() / len(idx)) for idx in self.layers]
+
+    def update(self) -> None:
+        if self.flat is not None:
+            with np.errstate(all="ignore"):
+                self.flat.step(self.theta, self.grad)
+            return
+        self.sync()
+        self.setup.optimizer.step()
+        self.theta[:] = self.program.read_params()
+
+    def evaluate(self) -> tuple[float, float]:
+        yv = self.setup.val[2]  # type: ignore[index]
+        with np.errstate(all="ignore"):
+            out = self.program.forward(self.Xv, training=False, update_stats=False)
+            value = self.spec.batch(out, self.Tv)[0]
+        return value, accuracy_from_scores(self.program.outputs(out), yv)
+
+    def sync(self) -> None:
+        if not self.stepped:
+            return
+        self.stepped = False
+        prog = self.program
+        prog.write_params(self.theta)
+        for p, g in zip(prog.params, self.grad.tolist()):
+            p.grad = g
+        prog.write_buffers()
+        if self.flat is not None:
+            self.flat.write_state()
+
+
+def _accuracy(scores: np.ndarray, y: np.ndarray) -> float:
+    if scores.ndim == 1:
+        return float(np.count_nonzero((scores > 0) == (y > 0)) / len(y))
+    return float(np.count_nonzero(np.argmax(scores, axis=1) == y) / len(y))
+
+
+def _progress_bar(steps: int, enabled: bool) -> Any:
+    # A widget in Jupyter, a bar on a terminal, a few summary lines when redirected.
+    from .progress import progress_bar
+
+    return progress_bar(range(steps), desc="fit", disable=not enabled)
 
 
 def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hinge",
@@ -160,7 +353,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hing
         batch_size: int | None = None, alpha: float = 0.0, scheduler: LRScheduler | None = None,
         X_val: Any = None, y_val: Any = None, eval_every: int = 1, progress: bool = True,
         track_grad_norms: bool = False, callback: Callable[[int, Module, History], Any] | None = None,
-        compiled: bool = False, seed: int = 0) -> History:
+        compiled: bool = False, seed: int = 0, dtype: Any = None) -> History:
     """Train ``model`` on ``(X, y)`` and return a :class:`History`.
 
     ``loss``: ``"hinge"`` (labels {0,1} or ±1 → targets ±1), ``"mse"`` ({0,1} labels → ±1
@@ -174,10 +367,21 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hing
     ``X_val``/``y_val`` are scored in eval mode every ``eval_every`` steps. ``progress`` shows a
     tqdm bar with the loss. ``track_grad_norms`` records mean |∂C/∂w| per layer.
     ``callback(step, model, history)`` runs after each step; returning True stops training.
-    ``compiled=True`` uses ``nn.compiled.compiled_loss(model, loss_name, X_b, targets_b)`` for the
-    data loss and its gradients (the targets passed are the converted ones listed above).
 
-    Speed: during each eager step's forward and backward pass Python's cyclic garbage
+    ``compiled=True`` runs each step on whole numpy batches (:mod:`nn.compiled`): the weights
+    live in one float64 array θ while training, the optimizer updates θ with its array form
+    (the same numbers as on the Values) and L2 is folded into the vectors. The Values are
+    brought up to date — ``.data``, ``.grad``, the optimizer's state and batch-norm running
+    statistics — before every ``callback`` call and when ``fit`` returns or raises, so no code
+    of yours ever sees a stale weight. After a callback everything is read back, so weights
+    set by hand, replaced layers or added parameters take effect at the next step (a callback
+    makes each step O(parameters) in Python). Results equal eager training up to the order of
+    additions in matrix products (~1e-15 relative per step). ``dtype=np.float32`` computes the
+    compiled steps in single precision: about twice as fast on large layers, at ~7 significant
+    digits (weights drift from the float64 run by ~1e-6 relative per step, compounding; fine
+    for training a classifier, not for checking gradients). The Values stay Python floats.
+
+    Speed (eager): during each step's forward and backward pass Python's cyclic garbage
     collector is paused (``gc.disable()``, and afterwards it is re-enabled only if it was
     enabled before — also when the step raises). The engine's graphs are acyclic (a node
     points only to its parents), so reference counting alone frees each step's graph; the
@@ -185,96 +389,62 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hing
     Cycles your own loss or model code creates during a step are still collected, by the
     first collection after the step. The pause is process-wide, so other threads allocating
     during a step skip cyclic collection for that long too.
-    """
-    if not isinstance(model, Module):
-        raise TypeError(f"fit expects an nn.Module, got {type(model).__name__}")
-    X, y = _data(X, y, "X")
-    if isinstance(loss, str):
-        if loss not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; expected one of {list(LOSSES)} or a callable")
-        loss_fn = LOSSES[loss]
-    elif callable(loss):
-        loss_fn = loss
-    else:
-        raise TypeError(f"loss must be a name or a callable, got {type(loss).__name__}")
-    if compiled and not isinstance(loss, str):
-        raise ValueError("compiled=True needs a named loss ('hinge', 'mse', 'bce' or 'cross_entropy')")
-    compiled_loss = _load_compiled() if compiled else None
-    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
-        raise ValueError(f"batch_size must be None or a positive int, got {batch_size!r}")
-    if epochs is not None:
-        per_epoch = max(1, len(X) // batch_size) if batch_size else 1
-        steps = epochs * per_epoch
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-        raise ValueError(f"steps must be an int ≥ 0, got {steps!r}")
-    if not isinstance(eval_every, int) or isinstance(eval_every, bool) or eval_every < 1:
-        raise ValueError(f"eval_every must be a positive int, got {eval_every!r}")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
-        raise ValueError(f"alpha (L2 strength) must be a number ≥ 0, got {alpha!r}")
-    targets = _targets(loss, y)
-    val = None
-    if X_val is not None or y_val is not None:
-        if X_val is None or y_val is None:
-            raise ValueError("give both X_val and y_val, or neither")
-        Xv, yv = _data(X_val, y_val, "X_val")
-        val = (Xv, _targets(loss, yv), yv)
-    params = model.parameters()
-    if optimizer is None:
-        optimizer = SGD(params, lr=1.0)
-        if scheduler is None and steps > 0:
-            scheduler = LinearLR(optimizer, start_factor=1.0, end_factor=0.1, total_iters=steps)
-    layers = _weight_layers(model) if track_grad_norms else []
-    history = History(grad_norms={name: [] for name, _ in layers})
-    from .progress import progress_bar
 
-    batches = _batches(len(X), batch_size, seed)
-    bar = progress_bar(range(steps), desc="fit", disable=not progress)
+    Raises ``TypeError``/``ValueError`` naming the argument for bad input (``steps`` must be an
+    int from 0 to ``sys.maxsize``), and ``ValueError`` for a loss the model's outputs cannot
+    take (cross-entropy on a one-output model).
+    """
+    setup = _check_arguments(model, X, y, loss, optimizer, steps, epochs, batch_size, alpha, scheduler, X_val,
+                             y_val, eval_every, compiled, seed, dtype)
+    strategy = (_CompiledSteps if compiled else _EagerSteps)(model, setup, track_grad_norms)
+    try:
+        return _loop(model, setup, strategy, progress, callback, track_grad_norms)
+    finally:
+        strategy.sync()
+
+
+def _loop(model: Module, setup: _Setup, strategy: Any, progress: bool,
+          callback: Callable[[int, Module, History], Any] | None, track_grad_norms: bool) -> History:
+    names = [name for name, _ in _weight_layers(model)] if track_grad_norms else []
+    history = History(grad_norms={name: [] for name in names})
+    batches = _batches(len(setup.X), setup.batch_size, setup.seed)
+    optimizer, scheduler, steps = setup.optimizer, setup.scheduler, setup.steps
+    bar = _progress_bar(steps, progress)
     for k in bar:
         idx = next(batches)
-        Xb, tb, yb = X[idx], targets[idx], y[idx]
-        model.zero_grad()
-        if compiled_loss is not None:
-            data_value, outputs = compiled_loss(model, loss, Xb, tb)
-            data_value = float(data_value)
-            scores = np.asarray(outputs, dtype=np.float64)
-            total = data_value
-            if alpha:
-                total += alpha * sum(p.data * p.data for p in params)
-                for p in params:
-                    p.grad = p.grad + 2 * alpha * p.data
-        else:
-            with _cyclic_gc_paused():
-                out_values = model(Xb)
-                data_loss = loss_fn(out_values, tb)
-                if not isinstance(data_loss, Value):
-                    raise TypeError(f"the loss must return a Value, got {type(data_loss).__name__}")
-                total_loss = data_loss + alpha * sum(p * p for p in params) if alpha else data_loss
-                total_loss.backward()
-            data_value, total = data_loss.data, total_loss.data
-            scores = outputs_to_array(out_values)
+        data_value, total, scores = strategy.forward_backward(idx)
+        yb = setup.y if idx is None else setup.y[idx]
         history.step.append(k)
         history.loss.append(total)
         history.data_loss.append(data_value)
-        history.accuracy.append(accuracy_from_scores(scores, yb) if _is_classes(yb) else math.nan)
+        history.accuracy.append(_accuracy(scores, yb) if setup.classes else math.nan)
         history.lr.append(optimizer.lr)
-        for name, weights in layers:
-            history.grad_norms[name].append(sum(abs(_grad_float(w)) for w in weights) / len(weights))
-        optimizer.step()
+        if names:
+            for name, norm in zip(names, strategy.grad_norms()):
+                history.grad_norms[name].append(norm)
+        strategy.update()
         if scheduler is not None:
             scheduler.step()
-        if val is not None and (k % eval_every == 0 or k == steps - 1):
-            vl, va = _evaluate(model, loss_fn, *val)
+        if setup.val is not None and (k % setup.eval_every == 0 or k == steps - 1):
+            vl, va = strategy.evaluate()
         else:
             vl, va = math.nan, math.nan
         history.val_loss.append(vl)
         history.val_accuracy.append(va)
         if progress:
             bar.set_postfix(loss=f"{total:.4f}", acc=f"{history.accuracy[-1]:.1%}")
-        if callback is not None and callback(k, model, history) is True:
-            break
+        if callback is not None:
+            strategy.sync()
+            stop = callback(k, model, history) is True
+            strategy.resume()
+            if stop:
+                break
     bar.close()
     return history
 
 
 def _is_classes(y: np.ndarray) -> bool:
-    return bool(np.all(np.equal(np.mod(y, 1), 0)))
+    try:
+        return bool(np.all(np.equal(np.mod(y, 1), 0)))
+    except TypeError:
+        return False

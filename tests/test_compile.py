@@ -112,28 +112,54 @@ def test_trace_is_cached_per_model_and_redone_when_parameters_change() -> None:
     model = nn.MLP(2, [3, 1], rng=1)
     X, y = np.random.RandomState(0).randn(5, 2), np.array([0, 1, 0, 1, 1])
     compiled_loss(model, "mse", X, y)
-    first = _CACHE[model][("mse", 2, 1)][1]
+    first = _CACHE[model][2][1]
     compiled_loss(model, "mse", X, y)
-    assert _CACHE[model][("mse", 2, 1)][1] is first
+    assert _CACHE[model][2][1] is first
     fresh = Value(0.25)
     model.layers[0].neurons[0].w[0] = fresh
     _, _, grads = eager_loss(model, "mse", X, y.astype(float))
     compiled_loss(model, "mse", X, y)
-    assert _CACHE[model][("mse", 2, 1)][1] is not first
+    assert _CACHE[model][2][1] is not first
     assert fresh.grad != 0.0
     assert_grads_close([p.grad for p in model.parameters()], grads)
 
 
-def test_batch_norm_models_are_refused_with_a_reason() -> None:
-    model = nn.MLP(2, [4, 1], batch_norm=True, rng=0)
-    with pytest.raises(ValueError, match="BatchNorm1d cannot be compiled"):
-        compiled_loss(model, "mse", np.zeros((4, 2)), np.zeros(4))
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("loss", ["hinge", "mse", "cross_entropy"])
+def test_batch_norm_models_compile_with_batch_statistics_and_running_ones(loss: str, momentum) -> None:
+    rs = np.random.RandomState(3)
+    k = 3 if loss == "cross_entropy" else 1
+    X, y = make_data(loss, 9, k, rs)
+    eager = nn.MLP(3, [5, 4, k], batch_norm=True, momentum=momentum, activation="tanh", rng=2)
+    fast = nn.MLP(3, [5, 4, k], batch_norm=True, momentum=momentum, activation="tanh", rng=2)
+    for _ in range(2):
+        C_e, out_e, grads_e = eager_loss(eager, loss, X, y)
+        fast.zero_grad()
+        C_c, out_c = compiled_loss(fast, loss, X, y)
+        assert C_c == pytest.approx(C_e, rel=1e-12)
+        np.testing.assert_allclose(out_c, out_e, rtol=1e-9, atol=1e-12)
+        assert_grads_close([p.grad for p in fast.parameters()], grads_e)
+    for name, value in eager.named_buffers():
+        assert dict(fast.named_buffers())[name] == pytest.approx(value, rel=1e-12, abs=1e-15)
+
+
+def test_batch_norm_inside_a_custom_module_is_refused_with_a_reason() -> None:
+    class Wrapped(nn.Module):
+        def __init__(self) -> None:
+            self.inner = nn.MLP(2, [4, 1], batch_norm=True, rng=0)
+
+        def forward(self, x):
+            return self.inner.forward(x)
+
+    with pytest.raises(ValueError, match="BatchNorm1d inside a module that compiled mode cannot read"):
+        compiled_loss(Wrapped(), "mse", np.zeros((4, 2)), np.zeros(4))
 
 
 @pytest.mark.parametrize(
     ("loss", "y", "message"),
     [
         ("hinge", np.array([0.0, 2.0, 1.0]), "hinge targets"),
+        ("mse", np.zeros((3, 2)), "the model gives 1 outputs per sample but the targets have 2"),
         ("bce", np.array([0.0, 1.5, 1.0]), r"bce targets must be in \[0, 1\]"),
         ("mse", np.zeros(4), r"need targets of shape \(3,\)"),
         ("l1", np.zeros(3), "loss must be one of"),

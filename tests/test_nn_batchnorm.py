@@ -316,12 +316,15 @@ def test_from_torch_refuses_a_flag_changed_after_construction():
         nn.from_torch(t)
 
 
-def test_compiled_mode_still_refuses_batch_norm_without_running_stats():
+def test_compiled_mode_trains_batch_norm_without_running_stats_like_eager():
     from autograd_core import compile
-    model = _model_with(nn.BatchNorm1d(3, track_running_stats=False))
-    X = np.array(_X)
-    with pytest.raises(ValueError, match="BatchNorm1d cannot be compiled"):
-        nn.fit(model, X, np.array([0.0, 1.0, 1.0, 0.0]), steps=1, compiled=True, progress=False)
-    # Tracing one sample cannot work either: even in eval mode it needs a batch.
+    X, y = np.array(_X), np.array([0.0, 1.0, 1.0, 0.0])
+    eager, fast = (_model_with(nn.BatchNorm1d(3, track_running_stats=False)) for _ in range(2))
+    nn.fit(eager, X, y, steps=3, progress=False)
+    nn.fit(fast, X, y, steps=3, compiled=True, progress=False)
+    np.testing.assert_allclose([p.data for p in fast.parameters()], [p.data for p in eager.parameters()],
+                               rtol=1e-12, atol=1e-9)
+    model = fast
+    # Tracing one sample cannot work: even in eval mode it needs a batch.
     with pytest.raises(ValueError, match="needs a batch in training and eval mode"):
         compile(lambda x: model.eval()(x), 2)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import gc
 import math
 import random
-import sys
-import types
 import weakref
 
 import numpy as np
@@ -153,29 +151,6 @@ def test_compiled_fit_matches_eager_fit():
     np.testing.assert_allclose(fast.grad_norms["layers.0"], eager.grad_norms["layers.0"], rtol=1e-9)
 
 
-def test_compiled_fit_uses_the_compiled_loss_contract(monkeypatch):
-    calls = []
-
-    def compiled_loss(model, loss_name, Xb, yb):
-        calls.append((loss_name, Xb.shape, sorted(set(yb.tolist()))))
-        outputs = model(Xb)
-        data_loss = nn.hinge_loss(outputs, yb)
-        data_loss.backward()
-        return data_loss.data, np.array([o.data for o in outputs])
-
-    monkeypatch.setitem(sys.modules, "nn.compiled", types.SimpleNamespace(compiled_loss=compiled_loss))
-    fake = nn.fit(_model(), X_SMALL, Y_SMALL, steps=3, alpha=1e-3, compiled=True, progress=False)
-    eager = nn.fit(_model(), X_SMALL, Y_SMALL, steps=3, alpha=1e-3, progress=False)
-    assert calls[0] == ("hinge", (30, 2), [-1.0, 1.0])
-    np.testing.assert_allclose(fake.loss, eager.loss, rtol=1e-12)
-
-
-def test_compiled_fit_without_the_compiler_is_a_clear_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "nn.compiled", None)
-    with pytest.raises(RuntimeError, match=r"compiled=True\) needs nn/compiled.py"):
-        nn.fit(_model(), X_SMALL, Y_SMALL, steps=1, compiled=True, progress=False)
-
-
 def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="unknown loss 'l1'"):
         nn.fit(_model(), X_SMALL, Y_SMALL, loss="l1", progress=False)
@@ -193,6 +168,16 @@ def test_bad_arguments_are_clear_errors():
         nn.fit(_model(), X_SMALL, Y_SMALL, loss=nn.hinge_loss, compiled=True, progress=False)
     with pytest.raises(TypeError, match=r"nn\.Module"):
         nn.fit(lambda x: x, X_SMALL, Y_SMALL, progress=False)
+    with pytest.raises(ValueError, match="steps must be an int from 0 to"):
+        nn.fit(_model(), X_SMALL, Y_SMALL, steps=10**20, progress=False)
+    with pytest.raises(ValueError, match="epochs must be an int from 0 to"):
+        nn.fit(_model(), X_SMALL, Y_SMALL, epochs=-1, progress=False)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_cross_entropy_on_a_one_output_model_is_refused_in_both_modes(compiled):
+    with pytest.raises(ValueError, match="one output per class"):
+        nn.fit(_model(), X_SMALL, Y_SMALL, loss="cross_entropy", steps=1, progress=False, compiled=compiled)
 
 
 def test_predict_returns_floats_shaped_by_the_number_of_outputs():
