@@ -660,7 +660,7 @@ def test_cross_entropy_refuses_one_logit_per_row_and_integer_probabilities(logit
 
 def test_fit_with_cross_entropy_on_a_one_output_model_is_refused():
     X_, y_ = nn.make_moons(6, seed=0)
-    with pytest.raises(ValueError, match="cross_entropy needs one output per class"):
+    with pytest.raises(ValueError, match="cross_entropy needs a model with one output per class"):
         nn.fit(MLP(2, [3, 1], rng=0), X_, y_, loss="cross_entropy", steps=1, progress=False)
 
 
