@@ -55,9 +55,14 @@ def value(driver, name) -> float:
     return float(driver.execute_script("return document.getElementById(arguments[0]).dataset.value", name))
 
 
+def shown(driver, name) -> bool:
+    return driver.execute_script("const e = document.getElementById(arguments[0]); return !!(e && e.dataset.value)",
+                                 name)
+
+
 def open_page(driver, server):
     driver.get(server.url)
-    wait(driver, lambda d: d.find_elements("id", "pg-train-loss"))
+    wait(driver, lambda d: shown(d, "pg-train-loss"))
 
 
 def steps_shown(driver) -> int:
@@ -78,6 +83,7 @@ def test_playing_lowers_the_loss_and_reaches_95_percent_on_moons(browser, server
     by_id(browser, "pg-play").click()
     # Mini-batch Adam wobbles from step to step, so "reaches": some picture shown after 300 steps has ≥ 95 %.
     wait(browser, lambda d: steps_shown(d) >= 300 and value(d, "pg-test-accuracy") >= 0.95, timeout=240)
+    wait(browser, lambda d: shown(d, "pg-fps"))  # the rate is first shown after a second of playing
     rate = value(browser, "pg-fps")
     by_id(browser, "pg-play").click()
     with server.lock:

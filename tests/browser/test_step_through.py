@@ -195,8 +195,6 @@ def test_zoom_button_switches_between_natural_size_and_fit(lab_page):
     lab_page.set_window_size(1400, 1000)
 
 
-@pytest.mark.xfail(strict=False, reason="needs the steps.py fix that shows only this pass's ∂C/∂node "
-                                        "(leaves still start from the grad of the earlier a.backward())")
 def test_shown_gradient_is_the_true_derivative_at_every_step(lab_page):
     lab_page.set_window_size(1400, 1000)
     states = walk(lab_page)
