@@ -162,7 +162,7 @@ def torch_setup(model: nn.Module, X: np.ndarray, y_pm1: np.ndarray) -> Callable[
 
 
 def accuracy(model: nn.Module, X: np.ndarray, y01: np.ndarray) -> float:
-    from autograd_core.compile import compile
+    from autograd_core import compile
 
     scores = compile(model, X.shape[1])(X)
     return float(((scores > 0) == (y01 == 1)).mean())

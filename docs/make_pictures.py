@@ -22,8 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograd_core import Value
-from autograd_core.draw import draw_graph
-from autograd_core.steps import backward_steps
+from autograd_core.see.draw import draw_graph
+from autograd_core.see.steps import backward_steps
 from nn.datasets import make_moons
 from nn.draw_model import draw_architecture
 from nn.layers import MLP

@@ -14,7 +14,7 @@ PyTorch has the same thing the names, defaults and numbers follow PyTorch.
 from importlib import import_module
 from typing import Any
 
-from . import datasets, init, losses, lr_scheduler, optim
+from . import datasets, initializers, losses, lr_scheduler, optim
 from .batchnorm import BatchNorm1d
 from .datasets import make_circles, make_gaussians, make_moons, make_spiral, make_xor, to_pm1
 from .layers import MLP, Activation, Layer, Neuron, Sequential, build
@@ -66,7 +66,7 @@ __all__ = [
     "predict",
     "accuracy",
     "datasets",
-    "init",
+    "initializers",
     "losses",
     "optim",
     "lr_scheduler",

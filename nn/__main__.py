@@ -1,7 +1,7 @@
-"""``python -m nn`` is the ``backprop`` command line (see :mod:`nn.cli`)."""
+"""``python -m nn`` is the ``backprop`` command line (see :mod:`nn.app.cli`)."""
 
 import sys
 
-from .cli import main
+from .app.cli import main
 
 sys.exit(main())

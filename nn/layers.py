@@ -27,7 +27,7 @@ from .config_schema import (
     width,
     widths,
 )
-from .init import INITS, RandomLike, check_init, draw_weights, resolve_rng
+from .initializers import INITS, RandomLike, check_init, draw_weights, resolve_rng
 from .module import Module
 
 __all__ = ["Neuron", "Layer", "Activation", "Sequential", "MLP", "build"]

@@ -120,10 +120,10 @@ def evaluate_on_grid(fn: Callable[[list[Value]], Any], points: np.ndarray) -> np
     """``fn`` (one sample as a list of Values → a Value or a list of Values) on every row.
 
     Returns floats of shape ``(n,)`` or ``(n, k)``. The function is traced once and run on the
-    whole grid with numpy (:mod:`autograd_core.compile`); if it cannot be traced, it is called
+    whole grid with numpy (:func:`autograd_core.compile`); if it cannot be traced, it is called
     sample by sample under ``no_grad``.
     """
-    from autograd_core.compile import CompileError, compile
+    from autograd_core import CompileError, compile
 
     points = np.asarray(points, dtype=np.float64)
     try:

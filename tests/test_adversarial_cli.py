@@ -3,7 +3,7 @@
 Exit statuses: 2 for a bad argument or a documented limit (checked before anything is built),
 3 for training that diverged (the loss curve is still written, the model is not), 1 for a
 failed check or an unexpected error (one line; ``--debug`` shows the traceback), 130 for an
-interrupt. Most cases run in-process (``nn.cli.main``), which is fast; the ones that would
+interrupt. Most cases run in-process (``nn.app.cli.main``), which is fast; the ones that would
 allocate a lot if a limit were missing also run in a subprocess under an address-space limit
 and a timeout, so a regression fails the test instead of swapping the machine.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-import nn.cli_train as cli_train
-from nn.cli import main
+import nn.app.cli_train as cli_train
+from nn.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space for the subprocess cases
@@ -313,7 +313,7 @@ def test_a_diverged_run_removes_an_earlier_runs_model_from_its_folder(workdir, c
 _BATCH = textwrap.dedent("""
     import contextlib, io, json, resource, sys
     resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-    from nn.cli import main
+    from nn.app.cli import main
     results = []
     for argv in json.loads(sys.argv[1]):
         err = io.StringIO()

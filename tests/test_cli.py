@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nn import accuracy, make_moons
-from nn.cli import main
+from nn.app.cli import main
 from nn.io import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,7 +252,7 @@ def test_train_mse_with_its_default_learning_rate_learns_the_moons(capsys, tmp_p
 def test_every_default_learning_rate_trains_the_default_moons():
     """The table behind ``--lr``'s default, run as the CLI runs it (without its pictures)."""
     from nn import MLP, fit, optim
-    from nn.cli_train import DEFAULT_LR
+    from nn.app.cli_train import DEFAULT_LR
     from nn.lr_scheduler import LinearLR
     from nn.plots import evaluate_on_grid
     from nn.predict import accuracy_from_scores

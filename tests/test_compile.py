@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_core import Function, Value, gradients
-from autograd_core.compile import CompileCheckError, CompiledFunction, CompileError, compile
+from autograd_core import CompileCheckError, CompiledFunction, CompileError, Function, Value, compile, gradients
 from nn import losses
 from nn.compiled import _CACHE, compiled_loss
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from nn.batchnorm import BatchNorm1d
 from nn.config_schema import MODULE_TYPES, ConfigCost, check_config, config_cost, with_added_keys
-from nn.init import ACTIVATIONS
+from nn.initializers import ACTIVATIONS
 from nn.layers import MLP, Activation, Layer, Neuron, Sequential, build
 from nn.module import Module
 

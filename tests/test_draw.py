@@ -12,8 +12,8 @@ import pytest
 graphviz = pytest.importorskip("graphviz")
 
 from autograd_core import Value  # noqa: E402
-from autograd_core.draw import draw_dot, draw_graph, graphviz_pure_binary, select_dot_binary  # noqa: E402
-from autograd_core.steps import backward_steps  # noqa: E402
+from autograd_core.see.draw import draw_dot, draw_graph, graphviz_pure_binary, select_dot_binary  # noqa: E402
+from autograd_core.see.steps import backward_steps  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_core import Value, gradcheck, topological_order
-from nn.expr import FUNCTIONS, MAX_DEPTH, MAX_LENGTH, ExpressionError, parse_expression
+from nn.app.expr import FUNCTIONS, MAX_DEPTH, MAX_LENGTH, ExpressionError, parse_expression
 
 
 def test_variables_are_listed_in_order_of_first_use():

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_core import Value, topological_order
-from autograd_core.graph_summary import summarise
+from autograd_core.see.graph_summary import summarise
 from nn.layers import MLP
 
 

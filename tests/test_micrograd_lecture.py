@@ -274,7 +274,7 @@ def _import_in_subprocess(path_dirs: list[str]) -> str:
 
 
 def test_import_makes_graphviz_pure_the_dot_only_when_there_is_no_system_dot(tmp_path):
-    from autograd_core.draw import graphviz_pure_binary
+    from autograd_core.see.draw import graphviz_pure_binary
 
     pure = graphviz_pure_binary()
     if pure is None:

@@ -13,7 +13,7 @@ import nn
 from autograd_core import Value
 from nn import io
 from nn.activations import ACTIVATIONS, activation_function, activation_spec, check_activation
-from nn.cli import build_parser
+from nn.app.cli import build_parser
 
 X = [[0.3, -1.2], [2.5, 0.1], [-0.7, -3.5], [4.0, 3.0]]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nn.cli import main
+from nn.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import nn
 from nn.batchnorm import BatchNorm1d
-from nn.init import ACTIVATIONS
+from nn.initializers import ACTIVATIONS
 from nn.io import load, load_optimizer, load_scheduler, save
 from nn.layers import MLP, Activation, Layer, Sequential
 from nn.lr_scheduler import CosineAnnealingLR, LinearLR, StepLR

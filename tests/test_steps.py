@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_core import Value, detect_anomaly
-from autograd_core.steps import BackwardStep, backward_steps
+from autograd_core.see.steps import BackwardStep, backward_steps
 
 UNARY = [lambda v: v.tanh(), lambda v: v.sigmoid(), lambda v: v.relu(), lambda v: v * v, lambda v: -v,
          lambda v: v.exp().log()]
@@ -169,7 +169,7 @@ def test_step_is_a_dataclass_with_the_documented_fields():
 
 
 def test_explain_uses_given_labels_for_unlabelled_values():
-    from autograd_core.draw import value_labels
+    from autograd_core.see.draw import value_labels
 
     x = Value(2.0)
     y = x * 3.0
@@ -180,7 +180,7 @@ def test_explain_uses_given_labels_for_unlabelled_values():
 def test_stepper_widget_moves_forward_and_back_and_redraws():
     pytest.importorskip("ipywidgets")
     pytest.importorskip("graphviz")
-    from autograd_core.widgets import step_through
+    from autograd_core.see.widgets import step_through
 
     x = Value(3.0, "x")
     y = x * x + x
@@ -209,7 +209,7 @@ def test_stepper_without_ipywidgets_names_the_extra_and_steps_still_work(monkeyp
     import sys
 
     monkeypatch.setitem(sys.modules, "ipywidgets", None)
-    from autograd_core.widgets import step_through
+    from autograd_core.see.widgets import step_through
 
     y = Value(2.0) * 3.0
     with pytest.raises(ImportError, match=r"pip install backprop-lab\[viz\]"):

@@ -11,7 +11,7 @@ pytest.importorskip("anywidget")
 pytest.importorskip("graphviz")
 
 from autograd_core import Value
-from autograd_core.widgets import step_through
+from autograd_core.see.widgets import step_through
 
 
 def neuron():

@@ -8,7 +8,7 @@ from .conftest import DOCS
 
 CELLS = [
     "import nn\npg = nn.Playground(hidden=[4, 4], samples=120)\npg",
-    "from autograd_core import Value\nfrom autograd_core.widgets import step_through\n"
+    "from autograd_core import Value\nfrom autograd_core.see.widgets import step_through\n"
     "x, w, b = Value(2.0, 'x'), Value(-3.0, 'w'), Value(6.8814, 'b')\n"
     "a = (w * x + b).tanh()\nstep_through(a, names=locals())",
 ]

@@ -18,7 +18,7 @@ from .conftest import DOCS, new_driver
 
 NEURON = """\
 from autograd_core import Value
-from autograd_core.widgets import step_through
+from autograd_core.see.widgets import step_through
 
 x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
 w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")

@@ -22,9 +22,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backward import sweep
-from .graph import topological_order
-from .value import Value, to_float
+from ..backward import sweep
+from ..graph import topological_order
+from ..value import Value, to_float
 
 __all__ = ["backward_steps", "BackwardStep", "BackwardSnapshot"]
 
@@ -56,7 +56,7 @@ class BackwardStep:
         """This step as one line per parent: ``∂C/∂x += upstream × local = contribution``.
 
         Nodes are named by ``labels`` (``id(value) → name``, as made by
-        :func:`autograd_core.draw.value_labels`), else by their ``label``, else by their op.
+        :func:`autograd_core.see.draw.value_labels`), else by their ``label``, else by their op.
         """
         labels = labels or {}
         name = labels.get(id(self.node)) or _name(self.node)

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .backends import NUMPY
-from .graph import topological_order
-from .modes import enable_grad
-from .ops import Op
-from .value import Value, to_float
+from ..backends import NUMPY
+from ..graph import topological_order
+from ..modes import enable_grad
+from ..ops import Op
+from ..value import Value, to_float
 
 __all__ = ["CompileError", "Trace", "trace"]
 

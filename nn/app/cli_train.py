@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .activations import ACTIVATIONS
-from .init import INITS
+from ..activations import ACTIVATIONS
+from ..initializers import INITS
 
 __all__ = [
     "add_train_parser", "DEFAULT_LR", "EXIT_DIVERGED", "DIVERGENCE_FACTOR", "MAX_WIDTH", "MAX_HIDDEN_LAYERS",
@@ -281,7 +281,7 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         _announce(args, count, lr, eager)
     watch = _DivergenceWatch(model.parameters())
     start = time.perf_counter()
-    from .train import fit
+    from ..train import fit
 
     try:
         history = fit(model, X, y, loss=args.loss, optimizer=optimizer, scheduler=scheduler, steps=args.steps,
@@ -299,7 +299,7 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     final_accuracy = _accuracy(model, X, y)
     print(f"final loss {_loss_text(history.loss[-1])}, accuracy {final_accuracy:.1%} on the {len(X)} training "
           f"points ({len(history)} step{'s' if len(history) != 1 else ''} in {seconds:.1f} s)")
-    from .io import save
+    from ..io import save
 
     try:
         save(model, out / "model.json")
@@ -326,9 +326,9 @@ def _output_folder(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
 
 def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, Any, float]:
     """Data, model, optimizer, learning-rate schedule and the starting learning rate, from the options."""
-    from . import datasets, optim
-    from .layers import MLP
-    from .lr_scheduler import LinearLR
+    from .. import datasets, optim
+    from ..layers import MLP
+    from ..lr_scheduler import LinearLR
 
     X, y = getattr(datasets, f"make_{args.dataset}")(args.samples, noise=args.noise, seed=args.seed)
     model = MLP(2, [*args.layers, 1], activation=args.activation, init=args.init, rng=args.seed,
@@ -370,8 +370,8 @@ def _report_interrupt(args: argparse.Namespace, parser: argparse.ArgumentParser,
 
 def _accuracy(model: Any, X: Any, y: Any) -> float:
     # One traced program over all samples (the plots' grid evaluator), not one graph per sample.
-    from .plots import evaluate_on_grid
-    from .predict import accuracy_from_scores
+    from ..plots import evaluate_on_grid
+    from ..predict import accuracy_from_scores
 
     return accuracy_from_scores(evaluate_on_grid(model, X), y)
 
@@ -393,7 +393,7 @@ def _report_divergence(args: argparse.Namespace, parser: argparse.ArgumentParser
 
 def _write_curve(history: Any, out: Path, parser: argparse.ArgumentParser, title: str) -> None:
     """``loss_curve.png`` of a run that did not finish; non-finite losses are gaps in the line."""
-    from .plots import plot_history
+    from ..plots import plot_history
 
     loss = [v if math.isfinite(v) else math.nan for v in history.loss]
     measured = [v for v in loss if not math.isnan(v)]
@@ -431,7 +431,7 @@ def _fresh_run_folder(dataset: str) -> Path:
 
 
 def _write_pictures(model: Any, X: Any, y: Any, history: Any, out: Path, title: str) -> None:
-    from .plots import plot_decision_boundary, plot_history
+    from ..plots import plot_decision_boundary, plot_history
 
     fig = plot_decision_boundary(model, X, y, title=title)
     fig.savefig(out / "decision_boundary.png", dpi=100)

@@ -9,10 +9,10 @@ loss curve and the model (JSON) to an output folder it names. ``graph`` draws th
 graph of an expression with each node's value and gradient ∂f/∂node. ``check`` compares every
 ∂f/∂x from backpropagation with the central difference (f(x+ε) − f(x−ε)) / 2ε.
 
-Expressions go through the safe parser of :mod:`nn.expr` (never ``eval``). Exit status: 0 done;
+Expressions go through the safe parser of :mod:`nn.app.expr` (never ``eval``). Exit status: 0 done;
 1 a gradient check failed (or an unexpected error, told in one line; ``--debug`` shows the
 traceback); 2 a bad argument or a documented limit, with a one-line reason on stderr; 3 training
-diverged (see :mod:`nn.cli_train`, which also lists the limits of ``train``); 130 interrupted.
+diverged (see :mod:`nn.app.cli_train`, which also lists the limits of ``train``); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--second", action="store_true",
                        help="also check every second derivative ∂²f/∂xᵢ∂xⱼ (create_graph=True)")
     check.set_defaults(run=_run_check, command_parser=check)
-    from .playground.cli import add_command as add_playground
+    from ..playground.cli import add_command as add_playground
 
     playground = add_playground(commands)
     for command in (train, graph, check, playground):
@@ -222,7 +222,7 @@ def _run_graph(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     for name in expr.variables:
         print(f"  df/d{name} = {_fmt(leaves[name].grad)}")
     try:
-        from autograd_core.draw import draw_graph
+        from autograd_core import draw_graph
 
         dot = draw_graph(out, rankdir=args.rankdir)
         data = _render(dot, fmt)
@@ -279,7 +279,7 @@ def _render(dot: Any, fmt: str) -> bytes:
         return dot.source.encode("utf-8")
     if fmt != "pdf":
         return bytes(dot.pipe(format=fmt))
-    from autograd_core.draw import select_dot_binary
+    from autograd_core import select_dot_binary
 
     if "graphviz-pure" in select_dot_binary().name:
         # graphviz-pure (the pip-installed dot) has no PDF writer: put its PNG on a PDF page.

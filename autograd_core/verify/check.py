@@ -46,12 +46,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backward import gradients
-from .graph import topological_order
-from .modes import enable_grad
+from ..backward import gradients
+from ..graph import topological_order
+from ..modes import enable_grad
+from ..value import Value, to_float
 from .numdiff import U, step_sweep
 from .probe import Numeric, Sample, adaptive, as_output, crossing_label, fixed, sample_gradient, sample_value, walk
-from .value import Value, to_float
 
 __all__ = [
     "GradcheckError",

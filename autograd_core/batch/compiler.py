@@ -8,8 +8,8 @@
     f.backward(X, grad_outputs=np.full(len(X), 1 / len(X)))   # adds ∂(mean score)/∂p to p.grad
 
 Compiling calls ``fn`` once on placeholder Values and keeps the graph it records (see
-:mod:`autograd_core.trace`), then schedules it into a few numpy steps (see
-:mod:`autograd_core.schedule`): dense layers become matrix products, other ops run once per
+:mod:`autograd_core.batch.trace`), then schedules it into a few numpy steps (see
+:mod:`autograd_core.batch.schedule`): dense layers become matrix products, other ops run once per
 level on all rows at once. Every step uses the op table's own rules on the ``NUMPY`` backend,
 so forward values and local derivatives are the eager engine's; only the order of additions
 inside a matrix product differs (results agree to ~1e-15 relative).
@@ -35,12 +35,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .backends import NUMPY
-from .backward import gradients
-from .ops import Op
+from ..backends import NUMPY
+from ..backward import gradients
+from ..ops import Op
+from ..value import Value
 from .schedule import Plan, schedule
 from .trace import CompileError, Trace, trace
-from .value import Value
 
 __all__ = ["compile", "CompiledFunction", "CompileError", "CompileCheckError", "batch_rule"]
 

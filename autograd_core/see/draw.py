@@ -7,14 +7,14 @@
 Each Value is a box ``label | data | grad``; each op (``*``, ``+``, ``tanh``, …) is its own
 small ellipse; edges follow the data flow, parent → op → result, one edge per argument, so
 ``x*x`` draws two edges. With ``highlight=step`` (a step of
-:func:`~autograd_core.steps.backward_steps`) the picture is one moment of backward: the node
+:func:`~autograd_core.see.steps.backward_steps`) the picture is one moment of backward: the node
 being processed and the edges it just used stand out, each used edge carries its contribution
 ∂C/∂out · ∂out/∂xᵢ, gradients not complete yet read ``grad ?``, and a node used several times
 shows its gradient as the sum of its contributions.
 
-Pictures are sized to read in a notebook's output (:mod:`autograd_core.draw_fit`: the layout
+Pictures are sized to read in a notebook's output (:mod:`autograd_core.see.draw_fit`: the layout
 is chosen for ``max_width``, Jupyter scales it to the output width) and big graphs are
-summarised to at most ``max_nodes`` boxes (:mod:`autograd_core.graph_summary`: a neuron's
+summarised to at most ``max_nodes`` boxes (:mod:`autograd_core.see.graph_summary`: a neuron's
 z = Σ wᵢ·xᵢ + b and its activation in one box, a layer on one sample in one box).
 
 Rendering needs a ``dot`` program. A system Graphviz on PATH is used when present; otherwise
@@ -33,11 +33,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..graph import topological_order
+from ..value import Value
 from .draw_fit import fit_layout, picture_class
-from .graph import topological_order
 from .graph_summary import Summary, summarise
 from .steps import BackwardSnapshot, BackwardStep, format_number
-from .value import Value
 
 if TYPE_CHECKING:
     import graphviz
@@ -109,7 +109,7 @@ def draw_graph(
     ``_`` are skipped), ``model`` (anything with ``named_parameters()``: parameters get
     their dotted names such as ``layers.0.neurons.3.w.1``), then ``Value.label``.
 
-    ``highlight`` is a :class:`~autograd_core.steps.BackwardStep` (draws that moment of
+    ``highlight`` is a :class:`~autograd_core.see.steps.BackwardStep` (draws that moment of
     backward, see the module docstring), a Value, or several Values (filled in colour).
 
     **Size.** ``max_width`` is the width in points (1 pt = 4/3 px) the picture should fit,
@@ -121,7 +121,7 @@ def draw_graph(
     (wider pictures scroll). ``max_width=None`` keeps the natural size, left to right.
 
     Graphs with more than ``max_nodes`` Values are summarised to at most ``max_nodes``
-    boxes, never refused (see :mod:`autograd_core.graph_summary`): with ``collapse`` each
+    boxes, never refused (see :mod:`autograd_core.see.graph_summary`): with ``collapse`` each
     neuron's z = Σ wᵢ·xᵢ + b and its activation become one box ``tanh(w.x + b)``, then the
     neurons of one layer on one input one box ``16 x tanh(w.x + b)``; if that is still too
     many, the boxes nearest ``root`` are kept and the rest collapse into one dashed box

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .backward import gradients
-from .graph import topological_order
+from ..backward import gradients
+from ..graph import topological_order
+from ..value import Value, to_float
 from .numdiff import CENTRAL, ONE_SIDED, Estimate, difference_noise, extrapolate
-from .value import Value, to_float
 
 __all__ = ["Sample", "Numeric", "Sweep", "as_output", "sample_value", "sample_gradient", "walk", "crossing_label",
            "adaptive", "fixed"]

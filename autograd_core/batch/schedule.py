@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from .backends import NUMPY
-from .ops import OPS, Op
+from ..backends import NUMPY
+from ..ops import OPS, Op
+from ..value import Value
 from .trace import Trace
-from .value import Value
 
 __all__ = ["Elementwise", "Linear", "Plan", "schedule"]
 

@@ -21,7 +21,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .value import Value
+from ..value import Value
 
 __all__ = ["Group", "Summary", "summarise"]
 
