@@ -114,7 +114,9 @@ class JupyterLab:
         return name
 
     def lab_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        # ?reset: start from an empty workspace, so notebooks an earlier test opened do not come back
+        # as tabs (one of them could be the current widget when this one is still loading).
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
     def open_and_run(self, driver: Any, name: str, timeout: float = 90.0) -> None:
         """Open notebook ``name`` in ``driver``, run all cells, wait until the kernel is idle."""
@@ -130,7 +132,9 @@ class JupyterLab:
         driver.execute_script("return window.jupyterapp.commands.execute('notebook:run-all-cells');")
         wait.until(lambda d: d.execute_script(
             "const w = window.jupyterapp.shell.currentWidget;"
-            "const k = w.sessionContext.session.kernel;"
+            "const s = w && w.sessionContext && w.sessionContext.session;"
+            "if (!s || !s.kernel || !w.content) return false;"
+            "const k = s.kernel;"
             "const cells = w.content.widgets;"
             "return k.status === 'idle' && cells.every(c => c.model.type !== 'code'"
             " || (c.model.executionCount !== null && !c.node.classList.contains('jp-mod-running')"
