@@ -372,7 +372,7 @@ def _report_interrupt(args: argparse.Namespace, parser: argparse.ArgumentParser,
 
 
 def _accuracy(model: Any, X: Any, y: Any) -> float:
-    # One traced program over all samples (the plots' grid evaluator), not one graph per sample.
+    # One batched forward over all samples (the plots' grid evaluator), not one graph per sample.
     from ..plots import evaluate_on_grid
     from ..predict import accuracy_from_scores
 
