@@ -234,8 +234,8 @@ def test_python_dash_m_nn_runs_as_a_subprocess(tmp_path):
     assert bad.stdout == ""
     assert bad.stderr.strip().splitlines() == [
         "backprop graph: error: bad expression 'x // 2' at column 3: operator '//' is not allowed (allowed: numbers, "
-        "variable names, + - * / **, unary -, and calls of tanh, exp, log, sqrt, relu, sigmoid, softplus, abs, sin, "
-        "cos, leaky_relu) (see 'backprop graph --help')"
+        "variable names, + - * / **, unary -, and calls of 53 math functions such as tanh, exp, log, sin, atan2, "
+        "relu, gelu) (see 'backprop graph --help')"
     ]
 
 
