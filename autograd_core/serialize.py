@@ -12,6 +12,12 @@ data: ``data``, ``grad``, ``label``, the op's *name* (rebuilt with
 :func:`~autograd_core.ops.op_by_name`), its parents by reference, and its local derivatives
 ∂node/∂parentᵢ as floats. No code (lambda, closure) is ever pickled.
 
+Extra attributes set on a Value (micrograd-style code keeps an optimizer's moments in ``p.m``,
+``p.v`` and a drawing colour in ``p._vis_color``) are copied with it: ``deepcopy`` deep-copies
+them (through the same memo, so a Value among them is the copy's), ``pickle`` pickles them
+(they must be picklable), ``copy.copy`` shares their values. A Value that never had one costs
+nothing: its attribute dictionary is not created by copying it.
+
 Identity is kept, as pickle and deepcopy always do: a leaf shared by two graphs, or a parameter
 of a model pickled together with a loss built from it, is one object after loading.
 
@@ -36,7 +42,7 @@ from .graph import collect
 from .ops import OPS, Op
 from .value import Value, creation_number, custom_ctx, init_node, leaf
 
-__all__ = ["reduce_value", "set_state", "deepcopy_value", "graph_closure"]
+__all__ = ["reduce_value", "set_state", "deepcopy_value", "graph_closure", "extra_attributes"]
 
 
 def graph_closure(root: Value) -> list[Value]:
@@ -78,9 +84,26 @@ def deepcopy_value(v: Value, memo: dict[int, Any]) -> Value:
         memo[id(node)] = twin
         fresh.append(node)
     for node in fresh:
-        grad = node.grad
-        memo[id(node)].grad = memo[id(grad)] if isinstance(grad, Value) else copy.deepcopy(grad, memo)
-    return memo[id(v)]
+        twin, grad = memo[id(node)], node.grad
+        twin.grad = memo[id(grad)] if isinstance(grad, Value) else copy.deepcopy(grad, memo)
+        extras = extra_attributes(node)
+        if extras:
+            twin.__dict__.update(copy.deepcopy(extras, memo))
+    out: Value = memo[id(v)]
+    return out
+
+
+def extra_attributes(v: Value) -> dict[str, Any] | None:
+    """The attributes set on ``v`` beyond its slots (``p.m = 0.0``), or None if there are none.
+
+    Reading ``v.__dict__`` creates an empty dictionary where there was none (64 bytes per
+    node); that one is dropped again, so copying a graph leaves its nodes as small as it found them.
+    """
+    extras = v.__dict__
+    if extras:
+        return extras
+    del v.__dict__
+    return None
 
 
 def _blank() -> Value:
@@ -142,15 +165,17 @@ def reduce_value(v: Value) -> tuple[Any, ...]:
     writes once. ``copy.copy(v)`` gives a shallow copy: a new node with the same parents and a
     ``grad`` of 0.0 if the original's was a Value.
     """
+    extras = extra_attributes(v)
     if v.is_leaf and not isinstance(v.grad, Value):
-        return (_leaf, (v.data, v.label, v.grad))
+        # Extras go in the state, set once the leaf exists, so one may refer to the leaf itself.
+        return (_leaf, (v.data, v.label, v.grad)) if extras is None else (_leaf, (v.data, v.label, v.grad), extras)
     graph = _graph_holding(v)
     if graph is None:
         graph = _Graph(graph_closure(v))
         _LIVE.graphs.append((weakref.ref(graph), frozenset(map(id, graph))))
     grad = v.grad if not isinstance(v.grad, Value) else 0.0
     # A custom node is saved with its local derivatives (its ctx and class may not survive).
-    state = (v.data, grad, v.label, _picklable_op(v.fn), v.parents, v.local_grads)
+    state = (v.data, grad, v.label, _picklable_op(v.fn), v.parents, v.local_grads, extras)
     return (_shell, (graph,), state)
 
 
@@ -165,12 +190,22 @@ def _shell(graph: _Graph) -> Value:
     return leaf(0.0)
 
 
-def set_state(v: Value, state: tuple[Any, ...]) -> None:
-    """``Value.__setstate__``: fill a node made by :func:`reduce_value` from its saved state."""
-    data, grad, label, fn, parents, local = state
+def set_state(v: Value, state: tuple[Any, ...] | dict[str, Any]) -> None:
+    """``Value.__setstate__``: fill a node made by :func:`reduce_value` from its saved state.
+
+    The state is a leaf's extra attributes (a dict), or a node's numbers, op and parents,
+    then optionally its extra attributes (a seventh item; a six-item state has none).
+    """
+    if isinstance(state, dict):
+        v.__dict__.update(state)
+        return
+    data, grad, label, fn, parents, local = state[:6]
+    extras = state[6] if len(state) > 6 else None
     # Nodes are filled in graph order, parents first, so creation order stays topological.
     init_node(v, data, fn, parents, local)
     v.grad, v.label = grad, label
+    if extras:
+        v.__dict__.update(extras)
 
 
 class _FunctionOp(Op):

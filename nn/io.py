@@ -64,7 +64,7 @@ from .config_schema import flag as _flag
 from .layers import build
 from .lr_scheduler import CosineAnnealingLR, LinearLR, LRScheduler, StepLR
 from .module import Module
-from .optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from .optim import OPTIMIZERS, SGD, Optimizer
 from .safe_files import read_capped, write_atomically
 
 __all__ = ["save", "load", "load_optimizer", "load_scheduler", "FORMAT", "FORMAT_VERSION", "MAX_FILE_BYTES",
@@ -93,8 +93,8 @@ MAX_MODULES = 1_000_000
 # Top-level keys of each readable format_version.
 _TOP_KEYS = {1: {"format", "format_version", "config", "state", "optimizer"},
              2: {"format", "format_version", "config", "state", "optimizer", "scheduler"}}
-# Concrete classes only: each is built from its param groups alone (the base class also needs defaults).
-_OPTIMIZERS: dict[str, type[SGD | Adam | RMSprop]] = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop}
+# The registry's classes are concrete: each is built from its param groups alone.
+_OPTIMIZERS: Mapping[str, Any] = OPTIMIZERS
 _BOOL_HYPER = {"nesterov", "amsgrad", "maximize", "centered"}
 # A scheduler records each group's starting rate η₀ in the group itself, as torch does.
 _OPTIONAL_HYPER = {"initial_lr"}
@@ -384,13 +384,7 @@ def _count(value: Any, where: str) -> int:
 
 def _optimizer_from(saved: Any, model: Module, where: str) -> Optimizer:
     where = f"{where}: optimizer"
-    if not isinstance(saved, dict) or set(saved) != {"type", "param_groups", "state"}:
-        found = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
-        raise ValueError(f"{where} must be an object with keys ['param_groups', 'state', 'type'], got {found}")
-    kind = saved["type"]
-    if not isinstance(kind, str) or kind not in _OPTIMIZERS:
-        raise ValueError(f"{where}.type: unknown type {kind!r:.60}; expected one of {sorted(_OPTIMIZERS)}")
-    cls = _OPTIMIZERS[kind]
+    cls = _optimizer_class(saved, where)
     params = model.parameters()
     groups_in = saved["param_groups"]
     if not isinstance(groups_in, list) or not groups_in:
@@ -398,44 +392,65 @@ def _optimizer_from(saved: Any, model: Module, where: str) -> Optimizer:
     hyper_keys = _hyper_names(cls)
     used: dict[int, dict[str, Any]] = {}
     groups: list[dict[str, Any]] = []
-    extras: list[dict[str, float]] = [{} for _ in groups_in]
+    extras: list[dict[str, float]] = []
     for g, group in enumerate(groups_in):
         gw = f"{where}.param_groups[{g}]"
-        if not isinstance(group, dict):
-            raise ValueError(f"{gw} must be an object of hyper-parameters and params, got {type(group).__name__}")
-        optional = set(group) & _OPTIONAL_HYPER
-        if set(group) - optional != hyper_keys | {"params"}:
-            raise ValueError(f"{gw}: {key_problem(set(group) - optional, hyper_keys | {'params'})}")
-        hyper: dict[str, Any] = {}
-        for k in hyper_keys:
-            v = group[k]
-            if k in _BOOL_HYPER:
-                hyper[k] = _flag(v, f"{gw}.{k}")
-            elif k == "betas":
-                if not isinstance(v, list) or len(v) != 2:
-                    raise ValueError(f"{gw}.betas must be a list of two numbers, got {v!r:.60}")
-                hyper[k] = (_finite(v[0], f"{gw}.betas[0]"), _finite(v[1], f"{gw}.betas[1]"))
-            else:
-                hyper[k] = _finite(v, f"{gw}.{k}")
-        indices = group["params"]
-        if not isinstance(indices, list) or not indices:
-            raise ValueError(f"{gw}.params must be a non-empty list of parameter indices")
-        for i in indices:
-            if type(i) is not int or not 0 <= i < len(params) or i in used:
-                raise ValueError(f"{gw}.params has {i!r:.40}: expected each index of the model's {len(params)} "
-                                 "parameters at most once")
-            used[i] = hyper
-        groups.append({**hyper, "params": [params[i] for i in indices]})
-        for k in sorted(optional):
-            extras[len(groups) - 1][k] = _nonnegative(group[k], f"{gw}.{k}")
+        hyper, extra = _group_hyper(group, hyper_keys, gw)
+        groups.append({**hyper, "params": _group_params(group["params"], params, hyper, used, gw)})
+        extras.append(extra)
     try:
         optimizer = cls(groups)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{where} has invalid hyper-parameters: {e}") from None
     for group, extra in zip(optimizer.param_groups, extras):
         group.update(extra)
-    optimizer.state = _optimizer_state(saved["state"], kind, params, used, where)
+    optimizer.state = _optimizer_state(saved["state"], saved["type"], params, used, where)
     return optimizer
+
+
+def _optimizer_class(saved: Any, where: str) -> Any:
+    """The optimizer class an ``optimizer`` section names, after checking its keys."""
+    if not isinstance(saved, dict) or set(saved) != {"type", "param_groups", "state"}:
+        found = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+        raise ValueError(f"{where} must be an object with keys ['param_groups', 'state', 'type'], got {found}")
+    kind = saved["type"]
+    if not isinstance(kind, str) or kind not in _OPTIMIZERS:
+        raise ValueError(f"{where}.type: unknown type {kind!r:.60}; expected one of {sorted(_OPTIMIZERS)}")
+    return _OPTIMIZERS[kind]
+
+
+def _group_hyper(group: Any, hyper_keys: set[str], gw: str) -> tuple[dict[str, Any], dict[str, float]]:
+    """A saved param group's hyper-parameters, and its optional extras (a schedule's ``initial_lr``)."""
+    if not isinstance(group, dict):
+        raise ValueError(f"{gw} must be an object of hyper-parameters and params, got {type(group).__name__}")
+    optional = set(group) & _OPTIONAL_HYPER
+    if set(group) - optional != hyper_keys | {"params"}:
+        raise ValueError(f"{gw}: {key_problem(set(group) - optional, hyper_keys | {'params'})}")
+    hyper = {k: _hyper_value(k, group[k], f"{gw}.{k}") for k in hyper_keys}
+    return hyper, {k: _nonnegative(group[k], f"{gw}.{k}") for k in sorted(optional)}
+
+
+def _hyper_value(name: str, value: Any, where: str) -> Any:
+    if name in _BOOL_HYPER:
+        return _flag(value, where)
+    if name == "betas":
+        if not isinstance(value, list) or len(value) != 2:
+            raise ValueError(f"{where} must be a list of two numbers, got {value!r:.60}")
+        return (_finite(value[0], f"{where}[0]"), _finite(value[1], f"{where}[1]"))
+    return _finite(value, where)
+
+
+def _group_params(indices: Any, params: list[Value], hyper: dict[str, Any], used: dict[int, dict[str, Any]],
+                  gw: str) -> list[Value]:
+    """The parameters a group's indices name; each index may appear once in all groups (noted in ``used``)."""
+    if not isinstance(indices, list) or not indices:
+        raise ValueError(f"{gw}.params must be a non-empty list of parameter indices")
+    for i in indices:
+        if type(i) is not int or not 0 <= i < len(params) or i in used:
+            raise ValueError(f"{gw}.params has {i!r:.40}: expected each index of the model's {len(params)} "
+                             "parameters at most once")
+        used[i] = hyper
+    return [params[i] for i in indices]
 
 
 def _nonnegative(value: Any, where: str) -> float:

@@ -16,6 +16,7 @@ alike: ``fit(..., compiled=True)`` updates its weight array with the optimizer's
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 from .optim import Optimizer
@@ -68,7 +69,12 @@ def _positive_int(name: str, value: Any) -> int:
 
 
 class StepLR(LRScheduler):
-    """η = η₀ · γ^⌊k / step_size⌋ (``torch.optim.lr_scheduler.StepLR``)."""
+    """η = η₀ · γ^⌊k / step_size⌋ (``torch.optim.lr_scheduler.StepLR``).
+
+    Past the float range (γ > 1 for long enough) η is ±inf, as torch's schedule gives (it
+    multiplies the rate by γ at each drop); η₀ = 0 stays 0 (signed as torch's is). The closed
+    form here and torch's running product differ by rounding only (a few ulps after 1,000 drops).
+    """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size = _positive_int("step_size", step_size)
@@ -76,7 +82,27 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def factor(self, k: int) -> float:
-        return self.gamma ** (k // self.step_size)
+        return _times_power(1.0, self.gamma, k // self.step_size)
+
+    def get_lr(self) -> list[float]:
+        n = self.last_epoch // self.step_size
+        return [_times_power(base, self.gamma, n) for base in self.base_lrs]
+
+
+def _times_power(x: float, g: float, n: int) -> float:
+    """x·gⁿ as the product x·g·g·…·g would be in IEEE arithmetic, up to rounding: ±inf past the float
+    range, never an ``OverflowError`` (Python's ``**`` raises one), and no 0·inf = nan or early
+    underflow of gⁿ alone when x brings the product back into range."""
+    if x == 0 or math.isinf(x) or math.isnan(x):
+        return x * math.copysign(1.0, g) ** n if g != 0 or n == 0 else x * 0.0
+    try:
+        p = g**n
+    except OverflowError:
+        p = math.inf
+    if n > 1 and math.isfinite(g) and g != 0 and not sys.float_info.min <= abs(p) < math.inf:
+        half = n // 2
+        return _times_power(_times_power(x, g, half), g, n - half)
+    return x * p
 
 
 class LinearLR(LRScheduler):

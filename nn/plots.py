@@ -119,13 +119,17 @@ def _eval_mode(model: Any) -> Iterator[None]:
 def evaluate_on_grid(fn: Callable[[list[Value]], Any], points: np.ndarray) -> np.ndarray:
     """``fn`` (one sample as a list of Values → a Value or a list of Values) on every row.
 
-    Returns floats of shape ``(n,)`` or ``(n, k)``. The function is traced once and run on the
-    whole grid with numpy (:func:`autograd_core.compile`); if it cannot be traced, it is called
-    sample by sample under ``no_grad``.
+    Returns floats of shape ``(n,)`` or ``(n, k)``. A model made of the built-in layers runs
+    batched, each layer one matrix product over all rows (as :func:`nn.predict`). Any other
+    function is traced once and run on the whole grid with numpy (:func:`autograd_core.compile`);
+    if it cannot be traced, it is called sample by sample under ``no_grad``.
     """
     from autograd_core import CompileError, compile
 
     points = np.asarray(points, dtype=np.float64)
+    batched = _batched_outputs(fn, points)
+    if batched is not None:
+        return batched
     try:
         return np.asarray(compile(fn, points.shape[1], params=[])(points), dtype=np.float64)
     except CompileError:
@@ -136,6 +140,24 @@ def evaluate_on_grid(fn: Callable[[list[Value]], Any], points: np.ndarray) -> np
             out = fn([Value(float(a)) for a in p])
             rows.append([float(v) for v in out] if isinstance(out, (list, tuple)) else float(out))
     return np.asarray(rows, dtype=np.float64)
+
+
+def _batched_outputs(fn: Any, points: np.ndarray) -> np.ndarray | None:
+    """The batched forward of a built-in model on ``points``, or None where it would not be ``fn`` per row.
+
+    A training-mode batch norm normalises with the batch's statistics, so the rows would not be
+    independent samples: that model (and every non-built-in one) takes the per-sample route.
+    """
+    from .batchnorm import BatchNorm1d
+    from .compiled import predict_array
+    from .module import Module
+
+    if not isinstance(fn, Module) or points.ndim != 2 or not len(points):
+        return None
+    if any(isinstance(m, BatchNorm1d) and m.training for m in fn.modules()):
+        return None
+    out = predict_array(fn, points)
+    return None if out is None else np.asarray(out, dtype=np.float64)
 
 
 def _check_2d(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:

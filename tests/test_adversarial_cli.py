@@ -83,7 +83,6 @@ USAGE_ERRORS: list[tuple[list[str], str]] = [
     (["train", "--batch-size", "100001"], "the batch size must be from 1 to 100,000, got 100,001"),
     (["train", "--batch-norm", "--batch-size", "1"], "--batch-norm needs at least 2 samples per batch"),
     (["train", "--batch-norm", "--samples", "2", "--batch-size", "1"], "got a batch of 1"),
-    (["train", "--batch-norm", "--compiled"], "--compiled cannot train --batch-norm models"),
     (["train", "--eager", "--compiled"], "not allowed with argument"),
     # layers and parameters
     (["train", "--layers", "100000,100000"], "a layer has at most 1,024 neurons, got 100,000"),
@@ -99,7 +98,7 @@ USAGE_ERRORS: list[tuple[list[str], str]] = [
     (["train", "--layers", "16.5"], "layer sizes are whole numbers"),
     # the work of one step
     (["train", "--eager", "--samples", "10000"], "the limit is batch × parameters ≤ 1,000,000"),
-    (["train", "--batch-norm", "--samples", "100000"], "the limit is batch × parameters ≤ 1,000,000"),
+    (["train", "--batch-norm", "--eager", "--samples", "100000"], "the limit is batch × parameters ≤ 1,000,000"),
     (["train", "--samples", "100000", "--layers", "128,128"], "the limit is batch × neurons ≤ 10,000,000"),
     # numbers
     (["train", "--noise", "-1"], "the noise must be a finite number ≥ 0 and ≤ 10, got -1"),

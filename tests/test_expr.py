@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd_core import Value, gradcheck, topological_order
-from nn.app.expr import FUNCTIONS, MAX_DEPTH, MAX_LENGTH, ExpressionError, parse_expression
+from nn.app.expr import FUNCTIONS, MAX_DEPTH, MAX_LENGTH, SIGNATURES, ExpressionError, parse_expression
 
 
 def test_variables_are_listed_in_order_of_first_use():
@@ -75,7 +75,9 @@ def test_every_allowed_function_and_operator_computes_the_usual_value(source, po
 
 def test_every_listed_function_is_accepted():
     for name in FUNCTIONS:
-        assert parse_expression(f"{name}(x)").variables == ("x",)
+        names = "xyz"[: len(SIGNATURES[name].inputs)]
+        bound = ", 1" if name == "clamp" else ""  # clamp needs a bound
+        assert parse_expression(f"{name}({', '.join(names)}{bound})").variables == tuple(names)
 
 
 def test_a_constant_exponent_is_the_one_input_power_op():
@@ -145,7 +147,7 @@ def test_parsed_graph_has_the_same_value_and_gradients_as_the_hand_written_one(w
         ("(y := 2)", r"an assignment \(:=\) is not allowed"),
         ("sin(x, y)", r"sin\(\) takes exactly 1 argument, got 2"),
         ("tanh()", r"tanh\(\) takes exactly 1 argument, got 0"),
-        ("leaky_relu(x, y)", "the slope of leaky_relu"),
+        ("leaky_relu(x, y)", "the negative_slope of leaky_relu"),
         ("leaky_relu(x, 1, 2)", r"leaky_relu\(\) takes 1 or 2 arguments"),
         ("exp(x=1)", "takes no keyword arguments"),
         ("x +", "ends too early"),

@@ -338,7 +338,7 @@ def _run_check(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     if not math.isfinite(value):
         print(f"note: f is {value} at this point, so its derivatives there are not defined")
     if any(report.kinks for report in reports):
-        print("note: 'kink' means a corner (relu, abs, leaky_relu) that this input moves; "
+        print("note: 'kink' means a corner (relu, abs, maximum, clamp, …) that this input moves; "
               "judged by one-sided differences (any value between them passes)")
     return 0 if all(report.passed for report in reports) else 1
 

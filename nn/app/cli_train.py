@@ -28,6 +28,8 @@ from typing import Any
 
 from ..activations import ACTIVATIONS
 from ..initializers import INITS
+from ..losses import LOSSES as _LOSS_TABLE
+from ..optim import OPTIMIZERS as _OPTIMIZER_TABLE
 
 __all__ = [
     "add_train_parser", "DEFAULT_LR", "EXIT_DIVERGED", "DIVERGENCE_FACTOR", "MAX_WIDTH", "MAX_HIDDEN_LAYERS",
@@ -36,9 +38,14 @@ __all__ = [
 ]
 
 DATASETS = ("moons", "circles", "xor", "spiral", "gaussians")
-OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+# The CLI's names are the registry's, lower-cased, plus "momentum": SGD with momentum 0.9.
+_MOMENTUM = 0.9
+_OPTIMIZER_CLASSES: dict[str, Any] = {name.lower(): cls for name, cls in _OPTIMIZER_TABLE.items()}
+OPTIMIZERS = tuple(itertools.chain.from_iterable(
+    (name, "momentum") if name == "sgd" else (name,) for name in _OPTIMIZER_CLASSES))
 HIDDEN_ACTIVATIONS = [name for name in ACTIVATIONS if name != "linear"]
-LOSSES = ("hinge", "bce", "mse")
+# The CLI's model has one output (a score for class 1), so only the losses on one score apply.
+LOSSES = tuple(name for name, loss in _LOSS_TABLE.items() if not loss.per_class)
 
 MAX_WIDTH = 1024
 MAX_HIDDEN_LAYERS = 64
@@ -209,11 +216,11 @@ def add_train_parser(commands: Any) -> argparse.ArgumentParser:
     engine = train.add_mutually_exclusive_group()
     engine.add_argument("--compiled", dest="eager", action="store_false",
                         help="trace the model once and run forward and backward over the whole batch with numpy: "
-                             "the same numbers, 50 times faster or more (the default, except with --batch-norm)")
+                             "the same numbers, 50 times faster or more (the default)")
     engine.add_argument("--eager", dest="eager", action="store_true",
                         help="build one graph of Values per sample and call backward() on it, as micrograd does")
     train.add_argument("--quiet", action="store_true", help="no progress output")
-    train.set_defaults(run=run_train, command_parser=train, eager=None)
+    train.set_defaults(run=run_train, command_parser=train, eager=False)
     return train
 
 
@@ -269,11 +276,7 @@ def _loss_text(x: float) -> str:
 
 def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Run ``backprop train`` with parsed ``args``; returns the exit status (0, or :data:`EXIT_DIVERGED`)."""
-    # Batch norm ties the samples of a batch together, so it has no per-sample program to compile.
-    eager = args.batch_norm if args.eager is None else args.eager
-    if args.batch_norm and not eager:
-        parser.error("--compiled cannot train --batch-norm models (batch statistics tie the samples together); "
-                     "drop --compiled")
+    eager = bool(args.eager)
     count = _check_limits(args, parser, eager)
     out, created = _output_folder(args, parser)
     X, y, model, optimizer, scheduler, lr = _setup(args)
@@ -335,10 +338,10 @@ def _setup(args: argparse.Namespace) -> tuple[Any, Any, Any, Any, Any, float]:
                 batch_norm=args.batch_norm)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.loss][args.optimizer]
     params = model.parameters()
-    if args.optimizer in ("sgd", "momentum"):
-        optimizer: Any = optim.SGD(params, lr=lr, momentum=0.9 if args.optimizer == "momentum" else 0.0)
+    if args.optimizer == "momentum":
+        optimizer: Any = optim.SGD(params, lr=lr, momentum=_MOMENTUM)
     else:
-        optimizer = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}[args.optimizer](params, lr=lr)
+        optimizer = _OPTIMIZER_CLASSES[args.optimizer](params, lr=lr)
     scheduler = None if args.constant_lr else LinearLR(optimizer, start_factor=1.0, end_factor=0.1,
                                                        total_iters=args.steps)
     return X, y, model, optimizer, scheduler, lr
@@ -369,7 +372,7 @@ def _report_interrupt(args: argparse.Namespace, parser: argparse.ArgumentParser,
 
 
 def _accuracy(model: Any, X: Any, y: Any) -> float:
-    # One traced program over all samples (the plots' grid evaluator), not one graph per sample.
+    # One batched forward over all samples (the plots' grid evaluator), not one graph per sample.
     from ..plots import evaluate_on_grid
     from ..predict import accuracy_from_scores
 

@@ -17,20 +17,55 @@ result is a computation graph ready for ``backward()``, drawing or ``gradcheck``
 from __future__ import annotations
 
 import ast
+import inspect
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_core import Value
+from autograd_core import Value, vmath
 
-__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "Expression", "ExpressionError", "parse_expression"]
+__all__ = ["FUNCTIONS", "SIGNATURES", "Signature", "MAX_DEPTH", "MAX_LENGTH", "Expression", "ExpressionError",
+           "parse_expression"]
 
-FUNCTIONS: tuple[str, ...] = (
-    "tanh", "exp", "log", "sqrt", "relu", "sigmoid", "softplus", "abs", "sin", "cos", "leaky_relu",
-)
-"""Functions an expression may call; ``leaky_relu(x, slope)`` takes an optional constant slope."""
+
+@dataclass(frozen=True)
+class Signature:
+    """How an expression calls a function: ``inputs`` Values (any sub-expression) then up to
+    ``constants`` optional number literals (``leaky_relu(x, 0.2)``, ``clamp(x, -1, 1)``)."""
+
+    function: Callable[..., Any]
+    inputs: tuple[str, ...]
+    constants: tuple[str, ...]
+
+    def text(self, name: str) -> str:
+        return f"{name}({', '.join((*self.inputs, *self.constants))})"
+
+
+def _signatures() -> dict[str, Signature]:
+    """Every function of :mod:`autograd_core.vmath` (the op table's free functions), read from its signature.
+
+    A parameter annotated ``Scalar`` is an input (a Value); one with a number default is an
+    optional constant; any other (gelu's ``approximate``) keeps its default.
+    """
+    table: dict[str, Signature] = {}
+    for name in vmath.__all__:
+        f = getattr(vmath, name)
+        params = inspect.signature(f).parameters.values()
+        inputs = tuple(p.name for p in params if p.default is inspect.Parameter.empty)
+        constants = tuple(p.name for p in params if p.default is not inspect.Parameter.empty
+                          and (p.default is None or isinstance(p.default, (int, float))))
+        table[name] = Signature(f, inputs, constants)
+    table["abs"] = table["fabs"]  # Python's name for |x|
+    return table
+
+
+SIGNATURES: dict[str, Signature] = _signatures()
+"""What each function an expression may call takes (derived from :mod:`autograd_core.vmath`)."""
+
+FUNCTIONS: tuple[str, ...] = tuple(SIGNATURES)
+"""Functions an expression may call: every :mod:`autograd_core.vmath` function, and ``abs``."""
 
 MAX_LENGTH = 2000
 """Longest expression accepted, in characters."""
@@ -40,7 +75,8 @@ MAX_DEPTH = 100
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _UNARY = {ast.USub: "-", ast.UAdd: "+"}
-_ALLOWED = "numbers, variable names, + - * / **, unary -, and calls of " + ", ".join(FUNCTIONS)
+_ALLOWED = (f"numbers, variable names, + - * / **, unary -, and calls of {len(FUNCTIONS)} math functions "
+            "such as tanh, exp, log, sin, atan2, relu, gelu")
 
 # What a learner typed, in words, for the nodes we refuse.
 _NODE_WORDS: dict[type, str] = {
@@ -199,17 +235,24 @@ def _validate_call(source: str, node: ast.Call, variables: list[str], depth: int
                               _column(source, node.func))
     if node.keywords:
         raise ExpressionError(source, f"{name}() takes no keyword arguments", _column(source, node.keywords[0]))
-    n = len(node.args)
-    if name == "leaky_relu":
-        if n not in (1, 2):
-            raise ExpressionError(source, f"leaky_relu() takes 1 or 2 arguments (x, slope), got {n}",
-                                  _column(source, node))
-        if n == 2 and _constant(node.args[1]) is None:
-            raise ExpressionError(source, "the slope of leaky_relu(x, slope) must be a number",
-                                  _column(source, node.args[1]))
-    elif n != 1:
-        raise ExpressionError(source, f"{name}() takes exactly 1 argument, got {n}", _column(source, node))
-    for arg in node.args:
+    sig = SIGNATURES[name]
+    n, low, high = len(node.args), len(sig.inputs), len(sig.inputs) + len(sig.constants)
+    if not low <= n <= high:
+        counts = (f"exactly {low} argument{'s' if low != 1 else ''}" if low == high
+                  else f"{low} or {high} arguments" if high == low + 1 else f"{low} to {high} arguments")
+        detail = f" ({', '.join((*sig.inputs, *sig.constants))})" if high > 1 else ""
+        raise ExpressionError(source, f"{name}() takes {counts}{detail}, got {n}", _column(source, node))
+    constants = []
+    for arg, param in zip(node.args[low:], sig.constants):
+        value = _constant(arg)
+        if value is None:
+            raise ExpressionError(source, f"the {param} of {sig.text(name)} must be a number", _column(source, arg))
+        constants.append(value)
+    try:  # the function's own checks of its constants (clamp needs a bound), on numbers
+        sig.function(*[0.5] * low, *constants)
+    except (TypeError, ValueError) as e:
+        raise ExpressionError(source, f"{name}(): {e}", _column(source, node)) from None
+    for arg in node.args[:low]:
         _validate(source, arg, variables, depth + 1)
 
 
@@ -264,14 +307,12 @@ def _interpret(node: ast.expr, leaves: Mapping[str, Value]) -> Any:
             return left * right
         return left / right
     assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    x = _interpret(node.args[0], leaves)
-    name = node.func.id
-    if name == "abs":
-        return abs(x)
-    if name == "leaky_relu":
-        slope = _constant(node.args[1]) if len(node.args) == 2 else 0.01
-        return x.leaky_relu(slope)
-    return getattr(x, name)()
+    sig = SIGNATURES[node.func.id]
+    k = len(sig.inputs)
+    # A number literal as a later input stays a number, so pow(x, 3) is x**3's one-input op.
+    inputs = [_interpret(node.args[0], leaves)]
+    inputs += [c if (c := _constant(a)) is not None else _interpret(a, leaves) for a in node.args[1:k]]
+    return sig.function(*inputs, *[_constant(a) for a in node.args[k:]])
 
 
 def _names(names: Any) -> str:

@@ -27,7 +27,6 @@ _LOSS_NUMPY = {
     "hinge": "np.mean(np.maximum(0.0, 1.0 - t * s))",
     "mse": "np.mean((s - t) ** 2)",
 }
-_LOSS_EAGER = {"bce": "nn.binary_cross_entropy_with_logits", "hinge": "nn.hinge_loss", "mse": "nn.mse_loss"}
 _REGRESSION = {
     "plane": "y = (X[:, 0] + X[:, 1]) / 2",
     "multigauss": (
@@ -55,8 +54,7 @@ def export_code(session: Any) -> str:
         lines.append("The settings were changed during the run on the page; this script uses the final ones "
                      "throughout, so its numbers differ from the page's.")
     lines += ['"""', "import numpy as np", "", "import nn"]
-    if not s.batch_norm:
-        lines.append("from nn.compiled import compiled_loss")
+    lines.append("from nn.compiled import compiled_loss")
     lines += ["", f"SEED = {s.seed}", f"STEPS = {session.steps}", f"BATCH = {min(s.batch_size, n_train)}", ""]
     if s.problem == "classification":
         make = {"circles": "make_circles", "xor": "make_xor", "gaussians": "make_gaussians", "spiral": "make_spiral",
@@ -93,10 +91,7 @@ def export_code(session: Any) -> str:
         "    idx = order.pop()",
         "    model.zero_grad()",
     ]
-    if s.batch_norm:
-        lines.append(f"    {_LOSS_EAGER[s.loss]}(model(F_train[idx]), t_train[idx]).backward()")
-    else:
-        lines.append(f"    compiled_loss(model, {s.loss!r}, F_train[idx], t_train[idx])  # adds ∂C/∂w to w.grad")
+    lines.append(f"    compiled_loss(model, {s.loss!r}, F_train[idx], t_train[idx])  # adds ∂C/∂w to w.grad")
     if s.regularization != "none" and s.reg_rate:
         lines.insert(lines.index("rng = np.random.default_rng(SEED)"),
                      "weights = [w for layer in model.layers if isinstance(layer, nn.Layer) "

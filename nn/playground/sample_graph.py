@@ -51,17 +51,7 @@ def build_sample(session: Any, index: int) -> tuple[Value, dict[int, str], dict[
         else:
             outs = m.forward(current)
         kind = "dense" if isinstance(m, nn.Layer) else type(m).__name__
-        for j, out in enumerate(outs):
-            key = f"{li}:{j}"
-            for node in topological_order(out):
-                unit_of.setdefault(id(node), key)
-            last = li == len(model.layers) - 1
-            name = "s" if last else (f"a{dense}[{j + 1}]" if kind != "BatchNorm1d" else f"ẑ{dense}[{j + 1}]")
-            if kind == "dense" and m.activation != "linear":
-                names.setdefault(id(out.parents[0]), f"z{dense}[{j + 1}]")
-            elif kind == "dense":
-                name = "s" if last else f"z{dense}[{j + 1}]"
-            names.setdefault(id(out), name)
+        _name_outputs(outs, m, kind, li, dense, li == len(model.layers) - 1, names, unit_of)
         columns.append([(kind, li, out) for out in outs])
         current = outs
     loss = EAGER_LOSSES[s.loss]([current[0]], [target])
@@ -74,6 +64,21 @@ def build_sample(session: Any, index: int) -> tuple[Value, dict[int, str], dict[
             names[id(node)] = f"({node.op}){k}" if node.op else f"c{k}"
     columns.append([("loss", 0, loss)])
     return loss, names, unit_of, columns, xs
+
+
+def _name_outputs(outs: list[Value], m: Any, kind: str, li: int, dense: int, last: bool, names: dict[int, str],
+                  unit_of: dict[int, str]) -> None:
+    """Name layer ``li``'s outputs (a, ẑ, s; z before a dense σ) and claim their new nodes for its units."""
+    for j, out in enumerate(outs):
+        key = f"{li}:{j}"
+        for node in topological_order(out):
+            unit_of.setdefault(id(node), key)
+        name = "s" if last else (f"a{dense}[{j + 1}]" if kind != "BatchNorm1d" else f"ẑ{dense}[{j + 1}]")
+        if kind == "dense" and m.activation != "linear":
+            names.setdefault(id(out.parents[0]), f"z{dense}[{j + 1}]")
+        elif kind == "dense":
+            name = "s" if last else f"z{dense}[{j + 1}]"
+        names.setdefault(id(out), name)
 
 
 def sample_graph(session: Any, index: int) -> dict[str, Any]:

@@ -89,77 +89,90 @@ class PlaygroundServer:
         self.httpd.server_close()
 
 
+class _Handler(BaseHTTPRequestHandler):
+    """One request to the Playground named by ``playground`` (set per server by :func:`_handler`)."""
+
+    server_version = "backprop-playground"
+    playground: PlaygroundServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, content_type: str, cookie: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if cookie:
+            self.send_header("Set-Cookie", f"{self.playground.cookie_name}={self.playground.token}; Path=/; "
+                                           "HttpOnly; SameSite=Strict")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, replies: Any) -> None:
+        self._send(status, json.dumps(replies, allow_nan=False).encode(), "application/json")
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(status, [{"type": "error", "message": message}])
+
+    def _allowed(self) -> bool:
+        # A page on another site may point a name it controls at 127.0.0.1 (DNS rebinding):
+        # only our own host names are served, and only with the token.
+        port = self.playground.port
+        if self.headers.get("Host", "") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            self._send(HTTPStatus.FORBIDDEN, b"403: unknown host\n", "text/plain; charset=utf-8")
+            return False
+        if not self.playground.authorised(self):
+            self._send(HTTPStatus.FORBIDDEN, b"403: this page needs the token printed by 'backprop playground' "
+                                             b"(open the URL with ?token=...)\n", "text/plain; charset=utf-8")
+            return False
+        return True
+
+    def _not_found(self) -> None:
+        self._send(HTTPStatus.NOT_FOUND, b"404: not found\n", "text/plain; charset=utf-8")
+
+    def do_GET(self) -> None:
+        if not self._allowed():
+            return
+        path = urlsplit(self.path).path
+        if path in ("/", "/index.html"):
+            self._send(HTTPStatus.OK, (STATIC / "index.html").read_bytes(), "text/html; charset=utf-8", cookie=True)
+        elif path.startswith("/static/") and path[8:] in FILES:
+            name = path[8:]
+            self._send(HTTPStatus.OK, (STATIC / name).read_bytes(), f"{FILES[name]}; charset=utf-8")
+        else:
+            self._not_found()
+
+    def do_POST(self) -> None:
+        if not self._allowed():
+            return
+        if urlsplit(self.path).path != "/api":
+            self._not_found()
+            return
+        found, message = self._read_message()
+        if found:
+            self._json(HTTPStatus.OK, self.playground.handle_message(message))
+
+    def _read_message(self) -> tuple[bool, Any]:
+        """``(True, the posted JSON)``, or ``(False, None)`` after answering with the error."""
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._error(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required")
+            return False, None
+        if not 0 <= length <= MAX_BODY:
+            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"a message may be at most {MAX_BODY} bytes, got {length}")
+            return False, None
+        try:
+            return True, json.loads(self.rfile.read(length).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            self._error(HTTPStatus.BAD_REQUEST, f"the message is not JSON: {e}")
+            return False, None
+
+
 def _handler(server: PlaygroundServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "backprop-playground"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _send(self, status: int, body: bytes, content_type: str, cookie: bool = False) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("X-Content-Type-Options", "nosniff")
-            if cookie:
-                self.send_header("Set-Cookie", f"{server.cookie_name}={server.token}; Path=/; HttpOnly; "
-                                               "SameSite=Strict")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _json(self, status: int, replies: Any) -> None:
-            self._send(status, json.dumps(replies, allow_nan=False).encode(), "application/json")
-
-        def _allowed(self) -> bool:
-            # A page on another site may point a name it controls at 127.0.0.1 (DNS rebinding):
-            # only our own host names are served, and only with the token.
-            host = self.headers.get("Host", "")
-            if host not in (f"127.0.0.1:{server.port}", f"localhost:{server.port}"):
-                self._send(HTTPStatus.FORBIDDEN, b"403: unknown host\n", "text/plain; charset=utf-8")
-                return False
-            if not server.authorised(self):
-                self._send(HTTPStatus.FORBIDDEN, b"403: this page needs the token printed by 'backprop playground' "
-                                                 b"(open the URL with ?token=...)\n", "text/plain; charset=utf-8")
-                return False
-            return True
-
-        def do_GET(self) -> None:
-            if not self._allowed():
-                return
-            path = urlsplit(self.path).path
-            if path in ("/", "/index.html"):
-                self._send(HTTPStatus.OK, (STATIC / "index.html").read_bytes(), "text/html; charset=utf-8",
-                           cookie=True)
-            elif path.startswith("/static/") and path[8:] in FILES:
-                name = path[8:]
-                self._send(HTTPStatus.OK, (STATIC / name).read_bytes(), f"{FILES[name]}; charset=utf-8")
-            else:
-                self._send(HTTPStatus.NOT_FOUND, b"404: not found\n", "text/plain; charset=utf-8")
-
-        def do_POST(self) -> None:
-            if not self._allowed():
-                return
-            if urlsplit(self.path).path != "/api":
-                self._send(HTTPStatus.NOT_FOUND, b"404: not found\n", "text/plain; charset=utf-8")
-                return
-            try:
-                length = int(self.headers.get("Content-Length", ""))
-            except ValueError:
-                self._json(HTTPStatus.LENGTH_REQUIRED, [{"type": "error", "message": "Content-Length is required"}])
-                return
-            if not 0 <= length <= MAX_BODY:
-                self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                           [{"type": "error", "message": f"a message may be at most {MAX_BODY} bytes, got {length}"}])
-                return
-            try:
-                message = json.loads(self.rfile.read(length).decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                self._json(HTTPStatus.BAD_REQUEST, [{"type": "error", "message": f"the message is not JSON: {e}"}])
-                return
-            self._json(HTTPStatus.OK, server.handle_message(message))
-
-    return Handler
+    return type("Handler", (_Handler,), {"playground": server})
 
 
 def serve(*, port: int = 0, open_browser: bool = True, session: Session | None = None) -> int:

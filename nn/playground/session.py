@@ -3,9 +3,8 @@
 A :class:`Session` holds one run. The page sends it messages (``{"type": "tick"}``,
 ``{"type": "set", "settings": {...}}``, …) through :meth:`Session.handle` and draws the
 replies; both hosts (the standalone server and the Jupyter widget) only move these JSON
-messages. Training runs here, on the compiled mode (``nn.compiled.compiled_loss``: one trace,
-then numpy over the batch), or eagerly for a network with batch norm, whose per-sample
-output depends on the whole batch.
+messages. Training runs here, on the compiled mode (``nn.compiled.compiled_loss``: the layers
+read once, then numpy over the batch; batch norm with the batch's statistics, as eagerly).
 
 One step on a batch B of training points, as the seed writes it:
 
@@ -27,6 +26,7 @@ import numpy as np
 import nn
 from autograd_core import compile as compile_function
 from nn.compiled import compiled_loss
+from nn.losses import LOSSES
 
 from .data import data_loss, feature_matrix, make_data, targets
 from .settings import FEATURES, Settings, SettingsError, validate
@@ -40,9 +40,8 @@ TICK_SECONDS = 0.008
 MAX_STEPS_PER_TICK = 500
 HISTORY = 400
 FLOW_HISTORY = 120
-# The page's loss names as the eager functions of nn.losses (the compiled mode takes the names).
-EAGER_LOSSES: dict[str, Callable[..., Any]] = {
-    "bce": nn.binary_cross_entropy_with_logits, "hinge": nn.hinge_loss, "mse": nn.mse_loss}
+# The page's losses as eager functions (one sample's graph); the compiled mode takes the names.
+EAGER_LOSSES: dict[str, Callable[..., Any]] = {name: LOSSES[name].eager for name in ("bce", "hinge", "mse")}
 MESSAGE_TYPES = {"hello": (), "frame": (), "tick": (), "step": (), "reset": (), "set": ("settings",),
                  "point": ("index",), "export": ()}
 
@@ -152,13 +151,9 @@ class Session:
         s, model = self.settings, self.model
         idx = self.next_batch()
         model.zero_grad()
-        if s.batch_norm:
-            outputs = model(self.F_train[idx])
-            EAGER_LOSSES[s.loss](outputs, self.T_train[idx]).backward()
-        else:
-            # A learning rate of 10 may well diverge; the page shows the inf/nan rather than warn.
-            with np.errstate(all="ignore"):
-                compiled_loss(model, s.loss, self.F_train[idx], self.T_train[idx])
+        # A learning rate of 10 may well diverge; the page shows the inf/nan rather than warn.
+        with np.errstate(all="ignore"):
+            compiled_loss(model, s.loss, self.F_train[idx], self.T_train[idx])
         apply_penalty(s, model)
         self.flow.append([
             math.fsum(abs(w.grad) for n in layer.neurons for w in n.w) / sum(len(n.w) for n in layer.neurons)

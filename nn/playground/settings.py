@@ -8,7 +8,9 @@ else is answered with an error that names the field, the value and what was expe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
+from functools import partial
 from typing import Any
 
 __all__ = [
@@ -121,6 +123,55 @@ def _flag(name: str, value: Any) -> bool:
     return value
 
 
+def _features(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or len(value) > len(FEATURES):
+        raise SettingsError(f"features must be a non-empty list of names from {list(FEATURES)}, got {value!r}")
+    chosen = {_choice("a feature", f, tuple(FEATURES)) for f in value}
+    return tuple(f for f in FEATURES if f in chosen)
+
+
+def _hidden(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or len(value) > MAX_LAYERS:
+        raise SettingsError(f"hidden must be a list of at most {MAX_LAYERS} layer sizes, got {value!r}")
+    return tuple(_number("a hidden layer size", n, 1, MAX_NEURONS, integer=True) for n in value)
+
+
+# Each setting that does not depend on another: name → its check (value from the page → value).
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "noise": partial(_number, "noise", lo=0.0, hi=0.5),
+    "samples": partial(_number, "samples", lo=20, hi=MAX_SAMPLES, integer=True),
+    "train_ratio": partial(_number, "train_ratio", lo=0.1, hi=0.9),
+    "features": _features,
+    "hidden": _hidden,
+    "activation": partial(_choice, "activation", options=ACTIVATIONS),
+    "init": partial(_choice, "init", options=INITS),
+    "optimizer": partial(_choice, "optimizer", options=OPTIMIZERS),
+    "regularization": partial(_choice, "regularization", options=REGULARIZATIONS),
+    "edge_mode": partial(_choice, "edge_mode", options=("weights", "gradients")),
+    "lr": partial(_number, "lr", lo=1e-6, hi=10.0),
+    "reg_rate": partial(_number, "reg_rate", lo=0.0, hi=10.0),
+    "batch_size": partial(_number, "batch_size", lo=1, hi=MAX_SAMPLES, integer=True),
+    "seed": partial(_number, "seed", lo=0, hi=2**31 - 1, integer=True),
+    "batch_norm": partial(_flag, "batch_norm"),
+    "show_test": partial(_flag, "show_test"),
+    "discretize": partial(_flag, "discretize"),
+}
+
+
+def _problem_fields(c: dict[str, Any], base: Settings) -> dict[str, Any]:
+    """``problem``, and the ``dataset`` and ``loss`` that must belong to it (kept if they do, else its first)."""
+    out: dict[str, Any] = {}
+    if "problem" in c:
+        out["problem"] = _choice("problem", c["problem"], tuple(DATASETS))
+    problem = out.get("problem", base.problem)
+    for name, options in (("dataset", DATASETS[problem]), ("loss", LOSSES[problem])):
+        if name in c:
+            out[name] = _choice(name, c[name], options)
+        elif getattr(base, name) not in options:
+            out[name] = options[0]
+    return out
+
+
 def validate(changes: Any, base: Settings | None = None) -> Settings:
     """``base`` (default: the defaults) with ``changes`` applied, every field checked.
 
@@ -134,51 +185,8 @@ def validate(changes: Any, base: Settings | None = None) -> Settings:
     unknown = sorted(set(changes) - known)
     if unknown:
         raise SettingsError(f"unknown setting {unknown[0]!r}; known settings are {sorted(known)}")
-    c = dict(changes)
-    out: dict[str, Any] = {}
-    if "problem" in c:
-        out["problem"] = _choice("problem", c["problem"], tuple(DATASETS))
-    problem = out.get("problem", base.problem)
-    if "dataset" in c:
-        out["dataset"] = _choice("dataset", c["dataset"], DATASETS[problem])
-    elif base.dataset not in DATASETS[problem]:
-        out["dataset"] = DATASETS[problem][0]
-    if "loss" in c:
-        out["loss"] = _choice("loss", c["loss"], LOSSES[problem])
-    elif base.loss not in LOSSES[problem]:
-        out["loss"] = LOSSES[problem][0]
-    if "noise" in c:
-        out["noise"] = _number("noise", c["noise"], 0.0, 0.5)
-    if "samples" in c:
-        out["samples"] = _number("samples", c["samples"], 20, MAX_SAMPLES, integer=True)
-    if "train_ratio" in c:
-        out["train_ratio"] = _number("train_ratio", c["train_ratio"], 0.1, 0.9)
-    if "features" in c:
-        feats = c["features"]
-        if not isinstance(feats, list) or not feats or len(feats) > len(FEATURES):
-            raise SettingsError(f"features must be a non-empty list of names from {list(FEATURES)}, got {feats!r}")
-        chosen = {_choice("a feature", f, tuple(FEATURES)) for f in feats}
-        out["features"] = tuple(f for f in FEATURES if f in chosen)
-    if "hidden" in c:
-        hidden = c["hidden"]
-        if not isinstance(hidden, list) or len(hidden) > MAX_LAYERS:
-            raise SettingsError(f"hidden must be a list of at most {MAX_LAYERS} layer sizes, got {hidden!r}")
-        out["hidden"] = tuple(_number("a hidden layer size", n, 1, MAX_NEURONS, integer=True) for n in hidden)
-    for name, options in (("activation", ACTIVATIONS), ("init", INITS), ("optimizer", OPTIMIZERS),
-                          ("regularization", REGULARIZATIONS), ("edge_mode", ("weights", "gradients"))):
-        if name in c:
-            out[name] = _choice(name, c[name], options)
-    if "lr" in c:
-        out["lr"] = _number("lr", c["lr"], 1e-6, 10.0)
-    if "reg_rate" in c:
-        out["reg_rate"] = _number("reg_rate", c["reg_rate"], 0.0, 10.0)
-    if "batch_size" in c:
-        out["batch_size"] = _number("batch_size", c["batch_size"], 1, MAX_SAMPLES, integer=True)
-    if "seed" in c:
-        out["seed"] = _number("seed", c["seed"], 0, 2**31 - 1, integer=True)
-    for name in ("batch_norm", "show_test", "discretize"):
-        if name in c:
-            out[name] = _flag(name, c[name])
+    out = _problem_fields(changes, base)
+    out.update({name: check(changes[name]) for name, check in _CHECKS.items() if name in changes})
     new = replace(base, **out)
     if new.batch_norm and not new.hidden:
         new = replace(new, batch_norm=False)
