@@ -8,7 +8,7 @@ from .conftest import DOCS
 
 CELLS = [
     "import nn\npg = nn.Playground(hidden=[4, 4], samples=120)\npg",
-    "from autograd_core import Value\nfrom autograd_core.see.widgets import step_through\n"
+    "from autograd_core import Value\nfrom autograd_core import step_through\n"
     "x, w, b = Value(2.0, 'x'), Value(-3.0, 'w'), Value(6.8814, 'b')\n"
     "a = (w * x + b).tanh()\nstep_through(a, names=locals())",
 ]
@@ -56,18 +56,20 @@ def test_playground_and_step_through_widgets_work_in_jupyterlab(browser, jupyter
     Select(browser.find_element("css selector", ".pg-root #pg-activation")).select_by_value("relu")
     wait(browser, lambda d: steps(d) == 0)  # a new network: the kernel validated and applied the setting
 
-    # The older ipywidgets stepper of backward: its "next >" button walks through the steps.
+    # The stepper of backward in the same notebook: its "next >" and "< back" buttons walk the steps.
     def text(d):
-        return d.execute_script("return [...document.querySelectorAll('.widget-html pre')]"
-                                ".map(e => e.textContent).join(' ')")
+        return d.execute_script("const e = document.querySelector('.bp-stepper .bp-count');"
+                                "return e ? e.textContent : '';")
 
-    wait(browser, lambda d: "step 1/" in text(d))
-    button = next(b for b in browser.find_elements("css selector", "button.jupyter-button") if b.text == "next >")
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
-    button.click()
-    wait(browser, lambda d: "step 2/" in text(d))
-    button.click()
-    wait(browser, lambda d: "step 3/" in text(d))
-    back = next(b for b in browser.find_elements("css selector", "button.jupyter-button") if b.text == "< back")
-    back.click()
-    wait(browser, lambda d: "step 2/" in text(d))
+    def click(label):
+        button = next(b for b in browser.find_elements("css selector", ".bp-stepper .bp-button") if b.text == label)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        button.click()
+
+    wait(browser, lambda d: text(d).startswith("step 1 /"))
+    click("next >")
+    wait(browser, lambda d: text(d).startswith("step 2 /"))
+    click("next >")
+    wait(browser, lambda d: text(d).startswith("step 3 /"))
+    click("< back")
+    wait(browser, lambda d: text(d).startswith("step 2 /"))
