@@ -121,18 +121,22 @@ def evaluate_on_grid(fn: Callable[[list[Value]], Any], points: np.ndarray) -> np
 
     Returns floats of shape ``(n,)`` or ``(n, k)``. A model made of the built-in layers runs
     batched, each layer one matrix product over all rows (as :func:`nn.predict`). Any other
-    function is traced once and run on the whole grid with numpy (:func:`autograd_core.compile`);
-    if it cannot be traced, it is called sample by sample under ``no_grad``.
+    function is traced once and run on the whole grid with numpy (:func:`autograd_core.compile`),
+    after a spot check against eager calls on up to 256 rows spread over the grid (tracing fixes
+    Python branches such as ``if x.data > 0`` to the traced sample's); if it cannot be traced,
+    or the spot check disagrees, it is called sample by sample under ``no_grad``.
     """
-    from autograd_core import CompileError, compile
+    from autograd_core import CompileCheckError, CompileError, compile
 
     points = np.asarray(points, dtype=np.float64)
     batched = _batched_outputs(fn, points)
     if batched is not None:
         return batched
     try:
-        return np.asarray(compile(fn, points.shape[1], params=[])(points), dtype=np.float64)
-    except CompileError:
+        traced = compile(fn, points.shape[1], params=[])
+        traced.check(points[np.linspace(0, len(points) - 1, min(len(points), 256)).astype(int)])
+        return np.asarray(traced(points), dtype=np.float64)
+    except (CompileError, CompileCheckError):
         pass
     rows = []
     with no_grad():

@@ -49,3 +49,12 @@ def test_a_training_mode_batch_norm_model_is_not_run_as_one_batch(monkeypatch):
 def test_an_arbitrary_function_is_still_traced():
     traced = evaluate_on_grid(lambda v: (v[0] * v[1]).tanh(), POINTS)
     np.testing.assert_allclose(traced, np.tanh(POINTS[:, 0] * POINTS[:, 1]), rtol=1e-14)
+
+
+def test_a_function_with_python_branches_is_not_traced_into_wrong_values():
+    # Tracing fixes `if x.data > 0` to the traced sample's branch; the spot check must catch it.
+    f = lambda p: p[0] * 2.0 if p[0].data > 0 else p[1] * 3.0  # noqa: E731
+    xs = np.linspace(-2.0, 2.0, 41)
+    points = np.stack([xs, np.full_like(xs, 5.0)], axis=1)
+    expected = [2.0 * x if x > 0 else 15.0 for x in xs]
+    assert evaluate_on_grid(f, points).tolist() == expected
