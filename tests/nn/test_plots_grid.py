@@ -53,7 +53,7 @@ def test_an_arbitrary_function_is_still_traced():
 
 def test_a_function_with_python_branches_is_not_traced_into_wrong_values():
     # Tracing fixes `if x.data > 0` to the traced sample's branch; the spot check must catch it.
-    f = lambda p: p[0] * 2.0 if p[0].data > 0 else p[1] * 3.0  # noqa: E731
+    f = lambda p: p[0] * 2.0 if p[0].data > 0 else p[1] * 3.0
     xs = np.linspace(-2.0, 2.0, 41)
     points = np.stack([xs, np.full_like(xs, 5.0)], axis=1)
     expected = [2.0 * x if x > 0 else 15.0 for x in xs]
