@@ -16,7 +16,7 @@ import pytest
 
 from nn.app.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 # command → (notebook, what the text promises as (low, high) bounds on the final training accuracy)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import OP_SPECS, SPEC_IDS, OpSpec, central_difference, close
+from tests.conftest import OP_SPECS, SPEC_IDS, OpSpec, central_difference, close
 from hypothesis import given
 from hypothesis import strategies as st
 

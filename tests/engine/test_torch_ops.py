@@ -12,7 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import OP_SPECS, SPEC_IDS, close  # noqa: E402
+from tests.conftest import OP_SPECS, SPEC_IDS, close  # noqa: E402
 from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 

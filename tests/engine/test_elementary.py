@@ -12,7 +12,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import OP_SPECS, SPEC_IDS, central_difference, close
+from tests.conftest import OP_SPECS, SPEC_IDS, central_difference, close
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -22,7 +22,7 @@ import pytest
 import nn.app.cli_train as cli_train
 from nn.app.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space for the subprocess cases
 TIMEOUT = 120
 

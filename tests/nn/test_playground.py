@@ -24,7 +24,7 @@ from nn.playground.sample_graph import sample_graph
 from nn.playground.server import PlaygroundServer
 from nn.playground.settings import MAX_LAYERS, validate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def env() -> dict[str, str]:

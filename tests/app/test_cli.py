@@ -14,7 +14,7 @@ from nn import accuracy, make_moons
 from nn.app.cli import main
 from nn.io import load
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(capsys, *argv):
