@@ -21,20 +21,10 @@ import pytest
 
 import nn.app.cli_train as cli_train
 from nn.app.cli import main
+from tests.helpers import ROOT, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space for the subprocess cases
 TIMEOUT = 120
-
-
-def run(capsys, argv):
-    """``main(argv)`` in-process: (exit status, stdout, stderr)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -179,13 +169,17 @@ USAGE_ERRORS: list[tuple[list[str], str]] = [
     ([], "the following arguments are required: COMMAND"),
     (["--debug"], "the following arguments are required: COMMAND"),
     (["fly"], "invalid choice: 'fly'"),
+    (["check", "x + y", "--at", "x=1"], "no value for y in 'x + y'; add --at y=1.0"),
+    (["graph", "__import__('os')", "-o", "g.svg"], "unknown function '__import__'"),
+    (["check", "x", "--at", "x=1", "--eps", "0"], "expected a positive finite number"),
+    (["check", "x", "--at", "x=1", "--bogus"], "unrecognized arguments: --bogus"),
 ]
 
 
 @pytest.mark.parametrize(("argv", "fragment"), USAGE_ERRORS, ids=[" ".join(a)[:60] for a, _ in USAGE_ERRORS])
 def test_bad_argument_or_limit_is_one_line_exit_2_and_writes_nothing(workdir, capsys, argv, fragment):
     before = _listing(workdir)
-    code, out, err = run(capsys, argv)
+    code, out, err = run_cli(capsys, *argv)
     assert code == 2, (out, err)
     assert out == ""
     lines = err.splitlines()
@@ -223,7 +217,7 @@ EDGES = [
 
 @pytest.mark.parametrize("extra", EDGES, ids=[" ".join(e) for e in EDGES])
 def test_values_at_the_edge_of_a_limit_train(workdir, capsys, extra):
-    code, _, err = run(capsys, ["train", "--steps", "2", "--quiet", "--out", "run", *extra])
+    code, _, err = run_cli(capsys, "train", "--steps", "2", "--quiet", "--out", "run", *extra)
     assert code == 0, err
     assert err == ""
     assert _listing(workdir / "run") == ["decision_boundary.png", "loss_curve.png", "model.json"]
@@ -241,7 +235,7 @@ DIVERGING = [
 
 @pytest.mark.parametrize(("extra", "fragment"), DIVERGING, ids=[" ".join(e) for e, _ in DIVERGING])
 def test_diverging_training_stops_with_exit_3_and_keeps_its_loss_curve(workdir, capsys, extra, fragment):
-    code, out, err = run(capsys, ["train", "--quiet", "--out", "run", *extra])
+    code, out, err = run_cli(capsys, "train", "--quiet", "--out", "run", *extra)
     assert code == 3, (out, err)
     (line,) = err.splitlines()
     assert line.startswith("backprop train: error: training diverged at step ")
@@ -260,7 +254,7 @@ def test_an_unexpected_error_is_one_line_exit_1_and_debug_shows_the_traceback(wo
         raise RuntimeError("something inside broke\nsecond line")
 
     monkeypatch.setattr("nn.train.fit", broken)
-    code, _, err = run(capsys, ["train", "--quiet", "--out", "run"])
+    code, _, err = run_cli(capsys, "train", "--quiet", "--out", "run")
     assert code == 1
     assert err.splitlines() == ["backprop train: unexpected error: RuntimeError: something inside broke (run "
                                 "'backprop --debug train …' for the traceback)"]
@@ -274,7 +268,7 @@ def test_an_interrupt_before_the_first_step_leaves_no_folder(workdir, capsys, mo
         raise KeyboardInterrupt
 
     monkeypatch.setattr("nn.train.fit", interrupted)
-    code, _, err = run(capsys, ["train", "--quiet", "--out", "run"])
+    code, _, err = run_cli(capsys, "train", "--quiet", "--out", "run")
     assert (code, err) == (130, "backprop train: interrupted before the first step ended; nothing written\n")
     assert not (workdir / "run").exists()
 
@@ -293,7 +287,7 @@ def test_an_interrupt_during_training_keeps_the_loss_curve(workdir, capsys, monk
         return real_fit(*args, callback=hook, **kwargs)
 
     monkeypatch.setattr("nn.train.fit", interrupted_at_step_3)
-    code, _, err = run(capsys, ["train", "--quiet", "--out", "run"])
+    code, _, err = run_cli(capsys, "train", "--quiet", "--out", "run")
     assert code == 130
     curve = Path("run") / "loss_curve.png"
     assert err.splitlines() == [f"backprop train: interrupted after step 3 of 100; wrote {curve}, no model"]
@@ -301,9 +295,9 @@ def test_an_interrupt_during_training_keeps_the_loss_curve(workdir, capsys, monk
 
 
 def test_a_diverged_run_removes_an_earlier_runs_model_from_its_folder(workdir, capsys):
-    assert run(capsys, ["train", "--samples", "10", "--steps", "1", "--quiet", "--out", "run"])[0] == 0
+    assert run_cli(capsys, "train", "--samples", "10", "--steps", "1", "--quiet", "--out", "run")[0] == 0
     assert "model.json" in _listing(workdir / "run")
-    code, _, _ = run(capsys, ["train", "--samples", "10", "--lr", "1e300", "--quiet", "--out", "run"])
+    code, _, _ = run_cli(capsys, "train", "--samples", "10", "--lr", "1e300", "--quiet", "--out", "run")
     assert code == 3
     assert _listing(workdir / "run") == ["loss_curve.png"]
 

@@ -11,24 +11,12 @@ from pathlib import Path
 import pytest
 
 from nn import accuracy, make_moons
-from nn.app.cli import main
 from nn.io import load
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(capsys, *argv):
-    """``main(argv)`` in-process: (exit status, stdout, stderr)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.helpers import ROOT, run_cli
 
 
 def usage_error(capsys, *argv) -> str:
-    code, out, err = run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert code == 2, (out, err)
     assert out == ""
     lines = err.strip().splitlines()
@@ -42,7 +30,7 @@ def usage_error(capsys, *argv) -> str:
 
 def test_graph_prints_value_and_gradients_and_writes_svg(capsys, tmp_path):
     target = tmp_path / "graph.svg"
-    code, out, err = run(capsys, "graph", "tanh(w*x + b)", "--at", "w=0.5", "x=2", "b=-1", "-o", str(target))
+    code, out, err = run_cli(capsys, "graph", "tanh(w*x + b)", "--at", "w=0.5", "x=2", "b=-1", "-o", str(target))
     assert code == 0, err
     assert "f = tanh(w*x + b) = 0 at w=0.5, x=2, b=-1" in out
     assert "df/dw = 2" in out and "df/dx = 0.5" in out and "df/db = 1" in out
@@ -55,14 +43,14 @@ def test_graph_prints_value_and_gradients_and_writes_svg(capsys, tmp_path):
 @pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG"), (".pdf", b"%PDF"), (".dot", b"digraph")])
 def test_graph_format_follows_the_extension(capsys, tmp_path, suffix, magic):
     target = tmp_path / f"sub/dir/g{suffix}"
-    code, _, err = run(capsys, "graph", "x*x + x", "--at", "x=3", "-o", str(target))
+    code, _, err = run_cli(capsys, "graph", "x*x + x", "--at", "x=3", "-o", str(target))
     assert code == 0, err
     assert target.read_bytes().lstrip().startswith(magic)
 
 
 def test_graph_of_a_repeated_variable_draws_one_edge_per_use(capsys, tmp_path):
     target = tmp_path / "g.dot"
-    code, out, _ = run(capsys, "graph", "x*x", "--at", "x=3", "-o", str(target))
+    code, out, _ = run_cli(capsys, "graph", "x*x", "--at", "x=3", "-o", str(target))
     assert code == 0
     assert "df/dx = 6" in out
     edges = [line for line in target.read_text().splitlines() if "->" in line]
@@ -70,7 +58,7 @@ def test_graph_of_a_repeated_variable_draws_one_edge_per_use(capsys, tmp_path):
 
 
 def test_graph_accepts_a_leading_minus_inside_parentheses(capsys, tmp_path):
-    code, out, _ = run(capsys, "graph", "(-x**2)", "--at", "x=3", "-o", str(tmp_path / "g.dot"))
+    code, out, _ = run_cli(capsys, "graph", "(-x**2)", "--at", "x=3", "-o", str(tmp_path / "g.dot"))
     assert code == 0
     assert "= -9 at x=3" in out and "df/dx = -6" in out
 
@@ -85,7 +73,7 @@ def test_graph_rejects_an_unknown_extension(capsys, tmp_path):
 
 
 def test_check_prints_the_table_and_exits_0_when_derivatives_agree(capsys):
-    code, out, _ = run(capsys, "check", "x**3 + sin(x*y)", "--at", "x=0.3", "y=2")
+    code, out, _ = run_cli(capsys, "check", "x**3 + sin(x*y)", "--at", "x=0.3", "y=2")
     assert code == 0
     assert "gradcheck passed: 2 of 2 derivatives agree" in out
     assert "analytic" in out and "numeric" in out
@@ -96,7 +84,7 @@ def test_check_prints_the_table_and_exits_0_when_derivatives_agree(capsys):
 
 
 def test_check_second_adds_the_hessian_table(capsys):
-    code, out, _ = run(capsys, "check", "x**3 + sin(x*y)", "--at", "x=0.3", "y=2", "--second")
+    code, out, _ = run_cli(capsys, "check", "x**3 + sin(x*y)", "--at", "x=0.3", "y=2", "--second")
     assert code == 0
     assert "gradgradcheck passed: 4 of 4 derivatives agree" in out
     assert "d2f/dxdy" in out and "d2f/dydx" in out
@@ -104,65 +92,30 @@ def test_check_second_adds_the_hessian_table(capsys):
 
 def test_check_exits_1_when_a_derivative_disagrees(capsys):
     # With ε = 0.5 the central difference of x³ at 1 is 3.25, not 3: a genuine mismatch.
-    code, out, _ = run(capsys, "check", "x**3", "--at", "x=1", "--eps", "0.5")
+    code, out, _ = run_cli(capsys, "check", "x**3", "--at", "x=1", "--eps", "0.5")
     assert code == 1
     assert "gradcheck failed: 0 of 1 derivatives agree" in out
     assert "MISMATCH" in out and "3.25" in out
 
 
 def test_check_reports_a_kink_without_failing(capsys):
-    code, out, _ = run(capsys, "check", "relu(x) + abs(y)", "--at", "x=0", "y=1")
+    code, out, _ = run_cli(capsys, "check", "relu(x) + abs(y)", "--at", "x=0", "y=1")
     assert code == 0
     assert "kink" in out and "one-sided differences" in out
 
 
 def test_check_notes_when_the_function_is_undefined_at_the_point(capsys):
-    code, out, _ = run(capsys, "check", "log(x)", "--at", "x=-1")
+    code, out, _ = run_cli(capsys, "check", "log(x)", "--at", "x=-1")
     assert code == 1
     assert "f is nan at this point" in out
 
 
-# -- bad arguments: exit 2, one line on stderr ---------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("argv", "reason"),
-    [
-        (["check", "x + y", "--at", "x=1"], "no value for y in 'x + y'; add --at y=1.0"),
-        (["check", "x", "--at", "x=1", "z=2"], "--at gives z, which 'x' does not use"),
-        (["check", "x", "--at", "x=1", "x=2"], "--at gives x twice"),
-        (["check", "x", "--at", "x=abc"], "the value of x in 'x=abc' is not a number"),
-        (["check", "x", "--at", "x"], "'x' is not NAME=VALUE"),
-        (["check", "x", "--at", "2x=1"], "'2x' in '2x=1' is not a variable name"),
-        (["check", "x.real", "--at", "x=1"], "attribute access is not allowed"),
-        (["graph", "__import__('os')", "-o", "g.svg"], "unknown function '__import__'"),
-        (["check", "x +", "--at", "x=1"], "ends too early"),
-        (["check", "1 + 2"], "has no variables"),
-        (["check", "x", "--at", "x=1", "--eps", "0"], "expected a positive finite number"),
-        (["check", "x", "--at", "x=1", "--bogus"], "unrecognized arguments: --bogus"),
-        (["train", "--dataset", "mnist"], "invalid choice: 'mnist'"),
-        (["train", "--layers", "16,x"], "layer sizes are whole numbers"),
-        (["train", "--layers", "16,0"], "every layer size must be at least 1"),
-        (["train", "--steps", "-3"], "the number of steps must be from 1 to 1,000,000, got -3"),
-        (["train", "--lr", "fast"], "the learning rate must be a number, got 'fast'"),
-        (["train", "--noise", "-1"], "the noise must be a finite number ≥ 0 and ≤ 10, got -1"),
-        (["train", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
-        (["train", "--batch-norm", "--compiled"], "--compiled cannot train --batch-norm models"),
-        (["train", "--eager", "--compiled"], "not allowed with argument"),
-        (["fly"], "invalid choice: 'fly'"),
-        ([], "the following arguments are required: COMMAND"),
-    ],
-)
-def test_bad_arguments_exit_2_with_a_one_line_reason(capsys, tmp_path, monkeypatch, argv, reason):
-    monkeypatch.chdir(tmp_path)
-    line = usage_error(capsys, *argv)
-    assert reason in line
-    assert list(tmp_path.iterdir()) == []  # nothing written
+# Bad arguments (exit 2, one line on stderr, nothing written): the table in test_adversarial_cli.py.
 
 
 @pytest.mark.parametrize("command", [[], ["train"], ["graph"], ["check"]])
 def test_help_is_available_everywhere(capsys, command):
-    code, out, _ = run(capsys, *command, "--help")
+    code, out, _ = run_cli(capsys, *command, "--help")
     assert code == 0
     assert out.startswith("usage: backprop")
     for name in {(): ["train", "graph", "check"], ("train",): ["--dataset", "--layers", "--optimizer", "--out"],
@@ -175,7 +128,7 @@ def test_help_is_available_everywhere(capsys, command):
 
 def test_train_with_defaults_learns_moons_and_writes_its_three_files(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, err = run(capsys, "train", "--quiet")
+    code, out, err = run_cli(capsys, "train", "--quiet")
     assert code == 0, err
     (folder,) = list((tmp_path / "runs").iterdir())
     assert folder.name.startswith("moons-")
@@ -191,7 +144,7 @@ def test_train_with_defaults_learns_moons_and_writes_its_three_files(capsys, tmp
 
 def test_train_options_reach_the_model_and_the_output_folder(capsys, tmp_path):
     out_dir = tmp_path / "spiral-run"
-    code, out, err = run(capsys, "train", "--dataset", "spiral", "--samples", "60", "--noise", "0",
+    code, out, err = run_cli(capsys, "train", "--dataset", "spiral", "--samples", "60", "--noise", "0",
                          "--layers", "8", "--activation", "tanh", "--optimizer", "adam", "--lr", "0.05",
                          "--steps", "5", "--batch-size", "20", "--seed", "3", "--out", str(out_dir))
     assert code == 0, err
@@ -205,7 +158,7 @@ def test_train_options_reach_the_model_and_the_output_folder(capsys, tmp_path):
 def test_train_eager_and_compiled_give_the_same_numbers(capsys, tmp_path):
     lines = []
     for engine in ("--eager", "--compiled"):
-        code, out, _ = run(capsys, "train", "--samples", "20", "--steps", "3", "--quiet", engine,
+        code, out, _ = run_cli(capsys, "train", "--samples", "20", "--steps", "3", "--quiet", engine,
                            "--out", str(tmp_path / engine.strip("-")))
         assert code == 0
         lines.append([line.split(" (")[0] for line in out.splitlines() if line.startswith("final loss")])
@@ -213,7 +166,7 @@ def test_train_eager_and_compiled_give_the_same_numbers(capsys, tmp_path):
 
 
 def test_train_with_batch_norm_runs_eagerly(capsys, tmp_path):
-    code, out, err = run(capsys, "train", "--samples", "20", "--steps", "2", "--layers", "4", "--batch-norm",
+    code, out, err = run_cli(capsys, "train", "--samples", "20", "--steps", "2", "--layers", "4", "--batch-norm",
                          "--out", str(tmp_path / "bn"))
     assert code == 0, err
     assert "batch norm" in out and "eager" in out
@@ -243,7 +196,7 @@ def test_python_dash_m_nn_runs_as_a_subprocess(tmp_path):
 
 
 def test_train_mse_with_its_default_learning_rate_learns_the_moons(capsys, tmp_path):
-    code, out, err = run(capsys, "train", "--loss", "mse", "--quiet", "--out", str(tmp_path))
+    code, out, err = run_cli(capsys, "train", "--loss", "mse", "--quiet", "--out", str(tmp_path))
     assert code == 0, err
     assert "sgd lr 0.025 -> 0.0025" not in out  # --quiet
     assert "final loss 0.2413, accuracy 95.0% on the 100 training points" in out
@@ -272,14 +225,14 @@ def test_every_default_learning_rate_trains_the_default_moons():
 
 
 def test_init_option_reaches_the_model(capsys, tmp_path):
-    code, out, err = run(capsys, "train", "--init", "he", "--samples", "10", "--steps", "1", "--out", str(tmp_path))
+    code, out, err = run_cli(capsys, "train", "--init", "he", "--samples", "10", "--steps", "1", "--out", str(tmp_path))
     assert code == 0, err
     assert "(relu, he init)" in out
     assert json.loads((tmp_path / "model.json").read_text())["config"]["init"] == "he"
 
 
 def test_train_help_shows_each_default_once(capsys):
-    code, out, _ = run(capsys, "train", "--help")
+    code, out, _ = run_cli(capsys, "train", "--help")
     assert code == 0
     help_text = " ".join(out.split())
     for option in ("--lr", "--batch-size", "--out", "--quiet", "--constant-lr", "--batch-norm", "--eager"):

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 import nn
-from autograd_core import CompileCheckError, CompiledFunction, CompileError, Function, Value, compile, gradients
+from autograd_core import CompileCheckError, CompiledFunction, CompileError, Value, compile, gradients
 from nn import losses
 from nn.compiled import _CACHE, compiled_loss
+from tests.helpers import Cube
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "linear"]
 LOSSES = ["hinge", "mse", "bce", "cross_entropy"]
@@ -340,16 +341,6 @@ def test_check_catches_data_dependent_python_control_flow() -> None:
 
 
 # -- errors --------------------------------------------------------------------------------
-class Cube(Function):
-    @staticmethod
-    def forward(ctx, x):
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return (grad_output,)
-
-
 def test_custom_function_ops_are_refused_at_compile_time() -> None:
     with pytest.raises(CompileError, match="'Cube' has no numpy rule"):
         compile(lambda x: Cube.apply(x[0]) + 1, 1)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
-from .conftest import DOCS, chromium_paths, new_driver
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.browser.conftest import DOCS, chromium_paths, new_driver
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")

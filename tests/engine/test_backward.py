@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import math
 import random
 import sys
@@ -26,6 +25,7 @@ from autograd_core import (
 from autograd_core.backward import backward
 from autograd_core.ops import pow_const
 from autograd_core.value import to_float
+from tests.helpers import gc_off
 
 
 def test_million_node_chain_under_the_default_recursion_limit():
@@ -174,16 +174,13 @@ def test_edges_follow_argument_order_and_repeat_for_x_times_x():
 
 
 def test_a_dropped_graph_is_freed_without_the_garbage_collector():
-    gc.disable()
-    try:
+    with gc_off():
         x = Value(1.0)
         y = (x * 2).tanh() + x
         y.backward()
         ref = weakref.ref(y.parents[0])
         del y
         assert ref() is None
-    finally:
-        gc.enable()
 
 
 def test_gradients_returns_derivatives_and_writes_no_grad():

@@ -1,7 +1,7 @@
 """The elementary functions and activations: grids near domain edges, compiled batches, the
 free functions of ``vmath``, parameterised ops, and ``math.*`` on a Value.
 
-Every op of ``conftest.OP_SPECS`` is checked here against central differences on fixed points
+Every op of ``helpers.OP_SPECS`` is checked here against central differences on fixed points
 near the edges of its smooth domain (first and second derivatives), and compiled against eager.
 """
 
@@ -12,7 +12,6 @@ import pickle
 
 import numpy as np
 import pytest
-from tests.conftest import OP_SPECS, SPEC_IDS, central_difference, close
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ import autograd_core as ag
 from autograd_core import OPS, Value, gradients, vmath
 from autograd_core.backends import FLOAT
 from autograd_core.ops import celu_op, clamp_op, elu_op, hardtanh_op, op_by_name
+from tests.helpers import OP_SPECS, SPEC_IDS, central_difference, close
 
 GRID_SPECS = [s for s in OP_SPECS if s.grid]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import math
 import weakref
 from typing import ClassVar
@@ -10,18 +9,7 @@ from typing import ClassVar
 import pytest
 
 from autograd_core import Function, GradcheckError, Value, detect_anomaly, grad, gradcheck, gradients, no_grad
-
-
-class Cube(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_values
-        return (3 * x**2 * grad_output,)
+from tests.helpers import Cube, gc_off
 
 
 class MulAdd(Function):
@@ -284,14 +272,11 @@ def test_a_custom_node_keeps_its_ctx_and_no_closure():
     y = Cube.apply(Value(2.0))
     assert y.local_grads == (12.0,)
     assert not any(isinstance(getattr(y, s), type(lambda: 0)) for s in ("_x0", "_d0", "_x1", "_d1"))
-    gc.disable()
-    try:
+    with gc_off():
         ref = weakref.ref(y)
         y.backward()
         del y
         assert ref() is None
-    finally:
-        gc.enable()
 
 
 def test_forward_nan_in_a_custom_op_is_an_anomaly():

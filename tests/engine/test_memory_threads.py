@@ -8,25 +8,12 @@ import pickle
 import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import pytest
 
 from autograd_core import Function, Value, detect_anomaly, gradients, is_grad_enabled, no_grad, topological_order
-
-
-@contextmanager
-def gc_off() -> Iterator[None]:
-    """No cycle collector: only reference counting may free anything inside."""
-    was = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+from tests.helpers import gc_off
 
 
 def interior_refs(root: Value) -> list[weakref.ref]:

@@ -14,11 +14,11 @@ import random
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 from autograd_core import Value
+from tests.helpers import ROOT
 
 graphviz = pytest.importorskip("graphviz")
 
@@ -267,7 +267,7 @@ def _import_in_subprocess(path_dirs: list[str]) -> str:
         print(dot_command.DOT_BINARY)
     """)
     env = {**os.environ, "PATH": os.pathsep.join(path_dirs),
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]), *sys.path])}
+           "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()

@@ -10,13 +10,13 @@ import math
 
 import numpy as np
 import pytest
-from tests.conftest import OP_SPECS, SPEC_IDS, OpSpec, central_difference, close
 from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd_core import OPS, Value, gradients
 from autograd_core.backends import FLOAT, NUMPY
 from autograd_core.ops import celu_op, clamp_op, elu_op, hardtanh_op, leaky_relu_op, op_by_name, pow_const
+from tests.helpers import OP_SPECS, SPEC_IDS, OpSpec, central_difference, close
 
 E = math.e
 LN2 = math.log(2.0)
@@ -36,7 +36,7 @@ def _value_and_grads(spec: OpSpec, xs: tuple[float, ...]) -> tuple[float, tuple[
 def test_every_op_in_the_table_has_a_spec():
     covered = {s.table for s in OP_SPECS}
     missing = [name for name in OPS if name not in covered]
-    assert not missing, f"ops without a test spec in conftest.OP_SPECS: {missing}"
+    assert not missing, f"ops without a test spec in helpers.OP_SPECS: {missing}"
     assert {"**p", "leaky_relu", "elu", "celu", "clamp", "hardtanh"} <= covered
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import gc
 import math
 import pickle
 import weakref
@@ -12,6 +11,7 @@ import pytest
 
 from autograd_core import Function, Value, topological_order
 from autograd_core.serialize import graph_closure
+from tests.helpers import Cube, gc_off, neuron
 
 PROTOCOLS = list(range(pickle.HIGHEST_PROTOCOL + 1))
 
@@ -25,16 +25,6 @@ def deep(v):
 
 
 COPIERS = [pytest.param(pickled, id="pickle"), pytest.param(deep, id="deepcopy")]
-
-
-def neuron():
-    """The lecture neuron a = tanh(x1·w1 + x2·w2 + b), labelled."""
-    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
-    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
-    b = Value(6.881373587019543, "b")
-    a = (x1 * w1 + x2 * w2 + b).tanh()
-    a.label = "a"
-    return a, (x1, x2, w1, w2, b)
 
 
 def leaves_of(root):
@@ -61,7 +51,8 @@ def test_deepcopy_keeps_every_node_exactly():
 
 @pytest.mark.parametrize("copier", COPIERS)
 def test_grads_land_on_the_copy_leaves_never_the_originals(copier):
-    a, leaves = neuron()
+    a, named = neuron()
+    leaves = list(named.values())
     a2 = copier(a)
     a2.backward()
     assert all(leaf.grad == 0.0 for leaf in leaves)
@@ -171,18 +162,6 @@ def test_create_graph_grads_are_copied_into_the_new_graph(copier):
     assert b.grad.data == 3.0
 
 
-class Cube(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_values
-        return (3 * x**2 * grad_output,)
-
-
 def test_pickled_custom_op_keeps_its_local_grads_and_name():
     x = Value(2.0, "x")
     y = pickled(Cube.apply(x) * 2.0)
@@ -226,16 +205,13 @@ def test_graph_closure_lists_parents_before_children():
 
 
 def test_pickling_keeps_no_reference_to_the_graph():
-    gc.disable()
-    try:
+    with gc_off():
         x = Value(1.0)
         y = (x * 2.0).tanh()
         probe = weakref.ref(y.parents[0])
         pickle.dumps(y)
         del y
         assert probe() is None
-    finally:
-        gc.enable()
 
 
 def test_pickle_holds_no_code():

@@ -45,8 +45,8 @@ from nn.io import (
 from nn.layers import MLP, Layer, Sequential
 from nn.lr_scheduler import CosineAnnealingLR, LinearLR, StepLR
 from nn.optim import SGD, Adam, AdamW, RMSprop
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 X = [[1.0, 2.0], [0.5, -1.0], [0.3, 0.2], [-2.0, 0.7]]
 
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +22,7 @@ from nn.playground.export import export_code
 from nn.playground.sample_graph import sample_graph
 from nn.playground.server import PlaygroundServer
 from nn.playground.settings import MAX_LAYERS, validate
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT
 
 
 def env() -> dict[str, str]:

@@ -14,6 +14,7 @@ graphviz = pytest.importorskip("graphviz")
 from autograd_core import Value  # noqa: E402
 from autograd_core.see.draw import draw_dot, draw_graph, graphviz_pure_binary, select_dot_binary  # noqa: E402
 from autograd_core.see.steps import backward_steps  # noqa: E402
+from tests.helpers import neuron  # noqa: E402
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -38,18 +39,8 @@ def titles(svg: ET.Element, kind: str) -> list[str]:
     return [g.find(SVG + "title").text for g in svg.iter(SVG + "g") if g.get("class") == kind]
 
 
-def neuron():
-    """The lecture neuron a = tanh(x1·w1 + x2·w2 + b), with b chosen so that a = √½."""
-    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
-    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
-    b = Value(6.8813735870195432, "b")
-    a = (x1 * w1 + x2 * w2 + b).tanh()
-    a.label = "a"
-    return a
-
-
 def test_neuron_svg_has_labels_data_grads_and_op_nodes():
-    a = neuron()
+    a, _ = neuron()
     a.backward()
     found = texts(svg_of(draw_graph(a)))
     for label in ("x1", "x2", "w1", "w2", "b", "a"):
@@ -116,7 +107,7 @@ def test_model_without_named_parameters_is_a_type_error():
 
 
 def test_show_data_and_show_grad_choose_the_fields():
-    a = neuron()
+    a, _ = neuron()
     a.backward()
     source = draw_graph(a, show_data=False, show_grad=False).source
     assert "data " not in source and "grad " not in source
@@ -168,7 +159,7 @@ def test_deep_graph_draws_without_recursion_error():
 
 
 def test_render_png_and_jupyter_svg_display(tmp_path):
-    a = neuron()
+    a, _ = neuron()
     dot = draw_graph(a)
     path = dot.render(tmp_path / "neuron", format="png")
     assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -184,7 +175,7 @@ def test_renders_svg_with_no_system_dot_on_path(monkeypatch, tmp_path):
     binary = select_dot_binary()
     assert binary == graphviz_pure_binary()
     assert binary is not None and "graphviz-pure" in binary.name
-    a = neuron()
+    a, _ = neuron()
     a.backward()
     svg = svg_of(draw_graph(a))
     assert "v0" in titles(svg, "node")
@@ -226,7 +217,7 @@ def test_highlight_step_marks_pending_grads_and_used_edges():
 
 
 def test_highlight_before_any_contribution_shows_question_marks():
-    a = neuron()
+    a, _ = neuron()
     steps = backward_steps(a)
     step = next(steps)
     found = texts(svg_of(draw_graph(a, highlight=step)))
@@ -285,7 +276,7 @@ def demo_loss(points=5):
 
 
 def test_neuron_fits_720_pt_at_a_readable_scale_left_to_right():
-    a = neuron()
+    a, _ = neuron()
     a.backward()
     natural = svg_width(draw_graph(a, max_width=None))
     fitted = draw_graph(a)
@@ -295,14 +286,14 @@ def test_neuron_fits_720_pt_at_a_readable_scale_left_to_right():
 
 
 def test_narrow_max_width_turns_the_graph_top_to_bottom():
-    a = neuron()
+    a, _ = neuron()
     dot = draw_graph(a, max_width=300)
     assert "rankdir=TB" in dot.source
     assert svg_width(dot) * 0.7 <= 300
 
 
 def test_max_width_none_or_rankdir_keeps_the_natural_layout():
-    a = neuron()
+    a, _ = neuron()
     for dot in (draw_graph(a, max_width=None), draw_graph(a, rankdir="LR")):
         assert "rankdir=LR" in dot.source and 'label="{ ' in dot.source
     assert "text/html" not in draw_graph(a, max_width=None)._repr_mimebundle_()
@@ -313,7 +304,7 @@ def test_max_width_none_or_rankdir_keeps_the_natural_layout():
 
 
 def test_jupyter_html_scales_the_svg_to_the_output_width_never_below_half():
-    a = neuron()
+    a, _ = neuron()
     bundle = draw_graph(a)._repr_mimebundle_()
     html = bundle["text/html"]
     svg = ET.fromstring(html[html.index("<svg"): html.rindex("</svg>") + 6])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import math
 import random
 import weakref
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from autograd_core import Value, detect_anomaly
 from autograd_core.see.steps import BackwardStep, backward_steps
+from tests.helpers import Cube, gc_off, neuron
 
 UNARY = [lambda v: v.tanh(), lambda v: v.sigmoid(), lambda v: v.relu(), lambda v: v * v, lambda v: -v,
          lambda v: v.exp().log()]
@@ -217,16 +217,8 @@ def test_stepper_without_ipywidgets_names_the_extra_and_steps_still_work(monkeyp
     assert len(list(backward_steps(y))) == 3
 
 
-def _neuron() -> tuple[Value, dict[str, Value]]:
-    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
-    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
-    b = Value(6.8813735870195432, "b")
-    a = (x1 * w1 + x2 * w2 + b).tanh()
-    return a, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b}
-
-
 def test_stepping_after_an_earlier_backward_shows_the_true_derivatives():
-    a, leaves = _neuron()
+    a, leaves = neuron()
     a.backward()
     true = {name: v.grad for name, v in leaves.items()}
     assert true["x1"] == pytest.approx(-1.5) and true["w1"] == pytest.approx(1.0)
@@ -244,7 +236,7 @@ def test_step_drawing_after_an_earlier_backward_shows_the_true_derivatives():
     pytest.importorskip("graphviz")
     from autograd_core import draw_graph
 
-    a, _ = _neuron()
+    a, _ = neuron()
     a.backward()
     a.backward()  # x1.grad is now -3
     steps = list(backward_steps(a))
@@ -260,8 +252,7 @@ def test_seed_of_a_leaf_root_is_its_own_derivative():
 
 
 def test_a_list_of_steps_is_freed_by_reference_counting_alone():
-    gc.disable()
-    try:
+    with gc_off():
         x = Value(0.5, "x")
         y = (x * x).tanh() + x
         steps = list(backward_steps(y))
@@ -269,24 +260,9 @@ def test_a_list_of_steps_is_freed_by_reference_counting_alone():
         refs = [weakref.ref(steps[0]), weakref.ref(y), weakref.ref(y.parents[0]), weakref.ref(snapshots[-1])]
         del steps, snapshots, y
         assert all(r() is None for r in refs)
-    finally:
-        gc.enable()
 
 
 def test_steps_through_a_custom_function_show_its_backward():
-    from autograd_core import Function
-
-    class Cube(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x**3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_values
-            return (3 * x**2 * g,)
-
     x = Value(2.0, "x")
     y = Cube.apply(x)
     (step,) = [s for s in backward_steps(y * 2.0) if s.node is y]

@@ -10,21 +10,12 @@ import pytest
 pytest.importorskip("anywidget")
 pytest.importorskip("graphviz")
 
-from autograd_core import Value
 from autograd_core.see.widgets import step_through
-
-
-def neuron():
-    x1, x2 = Value(2.0, "x1"), Value(0.0, "x2")
-    w1, w2 = Value(-3.0, "w1"), Value(1.0, "w2")
-    b = Value(6.8813735870195432, "b")
-    a = (x1 * w1 + x2 * w2 + b).tanh()
-    a.label = "a"
-    return a
+from tests.helpers import neuron
 
 
 def test_every_step_is_drawn_with_the_same_layout_and_marks_the_current_node():
-    stepper = step_through(neuron())
+    stepper = step_through(neuron()[0])
     layouts = set()
     for i in range(len(stepper.steps)):
         stepper.go(i)
@@ -36,7 +27,7 @@ def test_every_step_is_drawn_with_the_same_layout_and_marks_the_current_node():
 
 
 def test_a_narrow_output_turns_the_picture_top_to_bottom_and_redraws():
-    stepper = step_through(neuron())
+    stepper = step_through(neuron()[0])
     assert stepper._fixed[0] == "LR"
     stepper.widget.room = 380.0  # px, as the front end reports in a narrow window
     assert stepper._fixed[0] == "TB"
@@ -45,14 +36,14 @@ def test_a_narrow_output_turns_the_picture_top_to_bottom_and_redraws():
 
 
 def test_a_layout_chosen_by_the_caller_is_kept_whatever_the_room():
-    stepper = step_through(neuron(), rankdir="LR")
+    stepper = step_through(neuron()[0], rankdir="LR")
     before = stepper.picture.value
     stepper.widget.room = 300.0
     assert stepper._fixed[0] == "LR" and stepper.picture.value == before
 
 
 def test_buttons_follow_the_ends():
-    stepper = step_through(neuron())
+    stepper = step_through(neuron()[0])
     assert stepper.buttons["first"].disabled and stepper.buttons["back"].disabled
     stepper.buttons["last"].click()
     assert stepper.index == len(stepper.steps) - 1 and stepper.buttons["next"].disabled
