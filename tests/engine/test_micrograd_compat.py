@@ -83,8 +83,7 @@ def test_sanity_check_is_identical_to_installed_micrograd():
     assert (y.data, x.grad) == (my.data, mx.grad) == (-20.0, 46.0)
 
 
-def test_micrograd_test_engine_sanity_check_against_torch():
-    torch = pytest.importorskip("torch")
+def test_micrograd_test_engine_sanity_check_against_torch(torch):
     xmg, ymg = sanity_check(Value)
     x = torch.Tensor([-4.0]).double()
     x.requires_grad = True
@@ -97,8 +96,7 @@ def test_micrograd_test_engine_sanity_check_against_torch():
     assert xmg.grad == x.grad.item()
 
 
-def test_micrograd_test_engine_more_ops_against_torch():
-    torch = pytest.importorskip("torch")
+def test_micrograd_test_engine_more_ops_against_torch(torch):
     gmg, amg, bmg = readme_example(Value)
     a = torch.Tensor([-4.0]).double()
     b = torch.Tensor([2.0]).double()

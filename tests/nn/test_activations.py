@@ -74,8 +74,7 @@ def test_cli_accepts_every_hidden_activation():
 
 
 @pytest.mark.parametrize("name", [a for a in ACTIVATIONS if a != "linear"])
-def test_torch_bridge_round_trips_every_activation(name):
-    torch = pytest.importorskip("torch")
+def test_torch_bridge_round_trips_every_activation(torch, name):
     model = nn.MLP(2, [3, 3, 1], activation=name, rng=3)
     t = nn.to_torch(model)
     with torch.no_grad():
@@ -88,8 +87,7 @@ def test_torch_bridge_round_trips_every_activation(name):
     assert [back(x).data for x in X] == pytest.approx(ours, rel=1e-12, abs=1e-14)
 
 
-def test_from_torch_refuses_an_activation_with_other_arguments():
-    torch = pytest.importorskip("torch")
+def test_from_torch_refuses_an_activation_with_other_arguments(torch):
     seq = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ELU(alpha=2.0), torch.nn.Linear(2, 1))
     with pytest.raises(ValueError, match=r"supports ELU only as ELU\(alpha=1.0\)"):
         nn.from_torch(seq)

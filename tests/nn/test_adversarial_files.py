@@ -676,8 +676,7 @@ INF = math.inf
     ("bce_extreme_logits", [1e308, -1e308], [0.0, 1.0]),
     ("mse_overflowing_square", [1e200], [0.0]),
 ])
-def test_losses_at_infinite_and_extreme_inputs_equal_torch(name, logits, target):
-    torch = pytest.importorskip("torch")
+def test_losses_at_infinite_and_extreme_inputs_equal_torch(torch, name, logits, target):
     F = torch.nn.functional
     t = torch.tensor(logits, dtype=torch.float64)
     if name.startswith("ce"):
@@ -713,8 +712,7 @@ def _torch_optimizer_after(torch, make, grads, start=0.5):
         "rmsprop_centered_momentum"])
 @pytest.mark.parametrize("grads", [[0.0], [0.3, 0.0], [1e-170], [0.3, -0.2]],
                          ids=["zero_grad", "zero_after_nonzero", "grad_squared_underflows", "nonzero"])
-def test_eps_zero_optimizers_follow_torch(ours, theirs, grads):
-    torch = pytest.importorskip("torch")
+def test_eps_zero_optimizers_follow_torch(torch, ours, theirs, grads):
     expected, expected_state = _torch_optimizer_after(torch, theirs, grads)
     p = Value(0.5)
     opt = ours([p])
@@ -734,8 +732,7 @@ def test_eps_zero_optimizers_follow_torch(ours, theirs, grads):
     ([0.0, -2.0], [-1e-6, -2e-5]),  # between −eps and 0: a real, huge scale
 ])
 @pytest.mark.parametrize("affine", [True, False])
-def test_batch_norm_eval_with_any_running_statistics_equals_torch(running_mean, running_var, affine):
-    torch = pytest.importorskip("torch")
+def test_batch_norm_eval_with_any_running_statistics_equals_torch(torch, running_mean, running_var, affine):
     X_ = [[1.0, 1.0], [0.0, -2.0], [3.0, 0.5]]
     ours = BatchNorm1d(2, affine=affine).eval()
     ours.running_mean, ours.running_var = list(running_mean), list(running_var)

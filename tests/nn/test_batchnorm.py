@@ -51,8 +51,7 @@ def _assert_same_forward_and_backward(torch, ours, ref, X, upstream):
 
 
 @pytest.mark.parametrize("momentum", [0.1, 0.5, None])
-def test_matches_torch_outputs_grads_and_running_stats_over_several_batches(momentum):
-    torch = pytest.importorskip("torch")
+def test_matches_torch_outputs_grads_and_running_stats_over_several_batches(torch, momentum):
     rng = np.random.default_rng(1)
     ours = nn.BatchNorm1d(3, eps=1e-5, momentum=momentum)
     ref = torch.nn.BatchNorm1d(3, eps=1e-5, momentum=momentum, dtype=torch.float64)
@@ -159,8 +158,7 @@ def _seeded_pair(torch, affine=True, **kwargs):
 
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_without_running_stats_matches_torch_outputs_and_grads_in_both_modes(mode, affine):
-    torch = pytest.importorskip("torch")
+def test_without_running_stats_matches_torch_outputs_and_grads_in_both_modes(torch, mode, affine):
     rng = np.random.default_rng(2)
     ours, ref = _seeded_pair(torch, affine=affine, momentum=None)
     ours.train(mode == "train")
@@ -188,8 +186,7 @@ def test_without_running_stats_there_are_no_buffers_and_reset_is_a_no_op():
         fresh.load_state_dict(nn.BatchNorm1d(2).state_dict())
 
 
-def test_reset_running_stats_with_stats_matches_torch():
-    torch = pytest.importorskip("torch")
+def test_reset_running_stats_with_stats_matches_torch(torch):
     ours = nn.BatchNorm1d(2)
     ref = torch.nn.BatchNorm1d(2, dtype=torch.float64)
     X = [[1.0, 2.0], [3.0, 7.0], [-1.0, 0.5]]
@@ -203,7 +200,7 @@ def test_reset_running_stats_with_stats_matches_torch():
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_without_running_stats_a_single_sample_is_a_clear_error_in_both_modes(mode):
+def test_without_running_stats_a_single_sample_is_a_clear_error_in_both_modes(torch, mode):
     bn = nn.BatchNorm1d(2, track_running_stats=False).train(mode == "train")
     word = "training" if mode == "train" else "eval"
     with pytest.raises(ValueError, match=rf"track_running_stats=False\) in {word} mode expected more than 1 "
@@ -211,7 +208,6 @@ def test_without_running_stats_a_single_sample_is_a_clear_error_in_both_modes(mo
         bn([[1.0, 2.0]])
     with pytest.raises(ValueError, match=r"track_running_stats=False\) needs a batch in training and eval mode"):
         bn([1.0, 2.0])
-    torch = pytest.importorskip("torch")
     ref = torch.nn.BatchNorm1d(2, track_running_stats=False).train(mode == "train")
     with pytest.raises(ValueError, match="more than 1 value per channel"):  # torch refuses it too
         ref(torch.ones(1, 2))
@@ -293,8 +289,7 @@ def test_a_file_with_a_bad_flag_names_it(tmp_path, value):
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_to_torch_and_from_torch_carry_the_flag(mode):
-    torch = pytest.importorskip("torch")
+def test_to_torch_and_from_torch_carry_the_flag(torch, mode):
     model = _model_with(nn.BatchNorm1d(3, track_running_stats=False)).train(mode == "train")
     theirs = nn.to_torch(model)
     tbn = theirs[1]
@@ -308,8 +303,7 @@ def test_to_torch_and_from_torch_carry_the_flag(mode):
     assert with_stats.layers[1].track_running_stats is True and with_stats.layers[1].running_var == [1.0] * 3
 
 
-def test_from_torch_refuses_a_flag_changed_after_construction():
-    torch = pytest.importorskip("torch")
+def test_from_torch_refuses_a_flag_changed_after_construction(torch):
     t = torch.nn.BatchNorm1d(2)
     t.track_running_stats = False  # buffers stay, so torch's eval mode would still use them
     with pytest.raises(ValueError, match=r"track_running_stats=False but its running_mean is set"):

@@ -10,24 +10,6 @@ import pytest
 import nn
 from autograd_core import Value
 
-
-class _SkipWithoutTorch:
-    """Stands in for torch when it is not installed: a test that calls into it is skipped there."""
-
-    def __getattr__(self, name):
-        return self
-
-    def __call__(self, *args, **kwargs):
-        pytest.skip("needs torch")
-
-
-# Not importorskip at module level: the hand-checked cases below must run without torch too.
-try:
-    import torch
-    F = torch.nn.functional
-except ImportError:
-    torch = F = _SkipWithoutTorch()
-
 RNG = np.random.default_rng(0)
 
 
@@ -44,7 +26,7 @@ def _grads(vs):
     return np.array([[v.grad for v in row] for row in vs])
 
 
-def _compare(ours_fn, torch_fn, inputs, *extra):
+def _compare(torch, ours_fn, torch_fn, inputs, *extra):
     values = _vals(inputs)
     out = ours_fn(values, *extra)
     out.backward()
@@ -56,9 +38,10 @@ def _compare(ours_fn, torch_fn, inputs, *extra):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_mse_loss_matches_torch(reduction):
+def test_mse_loss_matches_torch(torch, reduction):
+    F = torch.nn.functional
     pred, target = RNG.normal(size=7), RNG.normal(size=7)
-    _compare(lambda v: nn.mse_loss(v, target, reduction=reduction),
+    _compare(torch, lambda v: nn.mse_loss(v, target, reduction=reduction),
              lambda t: F.mse_loss(t, torch.tensor(target), reduction=reduction), pred)
 
 
@@ -70,10 +53,10 @@ def test_mse_loss_on_one_value_is_the_seeds_cost():
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_hinge_loss_matches_torch_relu_of_one_minus_margin(reduction):
+def test_hinge_loss_matches_torch_relu_of_one_minus_margin(torch, reduction):
     scores, y = RNG.normal(size=9) * 2, RNG.choice([-1.0, 1.0], size=9)
     reduce = torch.mean if reduction == "mean" else torch.sum
-    _compare(lambda v: nn.hinge_loss(v, y, reduction=reduction),
+    _compare(torch, lambda v: nn.hinge_loss(v, y, reduction=reduction),
              lambda t: reduce(torch.relu(1 - torch.tensor(y) * t)), scores)
 
 
@@ -90,9 +73,10 @@ def test_hinge_loss_rejects_zero_one_labels_and_points_to_to_pm1():
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_bce_with_logits_matches_torch(reduction):
+def test_bce_with_logits_matches_torch(torch, reduction):
+    F = torch.nn.functional
     logits, y = RNG.normal(size=8) * 5, RNG.uniform(size=8)
-    _compare(lambda v: nn.binary_cross_entropy_with_logits(v, y, reduction=reduction),
+    _compare(torch, lambda v: nn.binary_cross_entropy_with_logits(v, y, reduction=reduction),
              lambda t: F.binary_cross_entropy_with_logits(t, torch.tensor(y), reduction=reduction), logits)
 
 
@@ -108,9 +92,10 @@ def test_bce_with_extreme_logit_is_finite_with_grad_minus_one():
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_cross_entropy_matches_torch(reduction):
+def test_cross_entropy_matches_torch(torch, reduction):
+    F = torch.nn.functional
     logits, t = RNG.normal(size=(6, 4)) * 3, RNG.integers(0, 4, size=6)
-    _compare(lambda v: nn.cross_entropy(v, t, reduction=reduction),
+    _compare(torch, lambda v: nn.cross_entropy(v, t, reduction=reduction),
              lambda x: F.cross_entropy(x, torch.tensor(t), reduction=reduction), logits)
 
 
@@ -124,14 +109,16 @@ def test_cross_entropy_with_huge_logits_is_finite():
         assert [z.grad for z in zs] == ([0.0, 0.0] if target == 0 else [1.0, -1.0])
 
 
-def test_cross_entropy_accepts_one_row_and_an_int_target():
+def test_cross_entropy_accepts_one_row_and_an_int_target(torch):
+    F = torch.nn.functional
     row = [Value(1.0), Value(2.0), Value(0.5)]
     one = nn.cross_entropy(row, 1).data
     ref = F.cross_entropy(torch.tensor([[1.0, 2.0, 0.5]], dtype=torch.float64), torch.tensor([1])).item()
     assert one == pytest.approx(ref, rel=1e-14)
 
 
-def test_softmax_and_log_softmax_match_torch_values_and_grads():
+def test_softmax_and_log_softmax_match_torch_values_and_grads(torch):
+    F = torch.nn.functional
     logits = RNG.normal(size=(3, 5)) * 4
     weights = RNG.normal(size=(3, 5))
     for ours, theirs in ((nn.softmax, F.softmax), (nn.log_softmax, F.log_softmax)):
@@ -188,7 +175,7 @@ def test_shape_mismatch_and_bad_targets_are_clear_errors():
 # --- cross_entropy(weight=, ignore_index=, label_smoothing=, probability targets) and
 # --- binary_cross_entropy_with_logits(weight=, pos_weight=) ---------------------------------
 
-def _check_against_torch(ours_fn, torch_fn, inputs):
+def _check_against_torch(torch, ours_fn, torch_fn, inputs):
     """Values and ∂/∂input to 1e-12; reduction="none" is checked through Σᵢ (i + 1)·ℓᵢ so that
     every per-sample loss has its own gradient coefficient."""
     values = _vals(inputs)
@@ -208,8 +195,9 @@ def _check_against_torch(ours_fn, torch_fn, inputs):
     np.testing.assert_allclose(_grads(values), t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
-def _t64(x):
-    return None if x is None else torch.tensor(x, dtype=torch.float64)
+def _float64(torch):
+    """x ↦ x as a float64 tensor; None (an omitted weight) stays None."""
+    return lambda x: None if x is None else torch.tensor(x, dtype=torch.float64)
 
 
 # Its own generator, so the draws above stay what they were before these tests existed.
@@ -221,66 +209,67 @@ PROBS = OPTIONS_RNG.dirichlet(np.ones(4), size=7)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_cross_entropy_class_weight_matches_torch(reduction):
-    pytest.importorskip("torch")
-    _check_against_torch(lambda v: nn.cross_entropy(v, CLASSES, reduction, weight=CLASS_WEIGHTS),
-                         lambda t: F.cross_entropy(t, torch.tensor(CLASSES), weight=_t64(CLASS_WEIGHTS),
+def test_cross_entropy_class_weight_matches_torch(torch, reduction):
+    F, t64 = torch.nn.functional, _float64(torch)
+    _check_against_torch(torch, lambda v: nn.cross_entropy(v, CLASSES, reduction, weight=CLASS_WEIGHTS),
+                         lambda t: F.cross_entropy(t, torch.tensor(CLASSES), weight=t64(CLASS_WEIGHTS),
                                                    reduction=reduction), LOGITS)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weight", [None, CLASS_WEIGHTS], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("ignore_index", [-100, 2])
-def test_cross_entropy_ignore_index_matches_torch(reduction, weight, ignore_index):
-    pytest.importorskip("torch")
+def test_cross_entropy_ignore_index_matches_torch(torch, reduction, weight, ignore_index):
+    F, t64 = torch.nn.functional, _float64(torch)
     targets = CLASSES.copy()
     targets[[1, 4]] = ignore_index  # -100 is out of range: an ignored target need not be a class
-    _check_against_torch(lambda v: nn.cross_entropy(v, targets, reduction, weight=weight, ignore_index=ignore_index),
-                         lambda t: F.cross_entropy(t, torch.tensor(targets), weight=_t64(weight),
+    _check_against_torch(torch,
+                         lambda v: nn.cross_entropy(v, targets, reduction, weight=weight, ignore_index=ignore_index),
+                         lambda t: F.cross_entropy(t, torch.tensor(targets), weight=t64(weight),
                                                    ignore_index=ignore_index, reduction=reduction), LOGITS)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weight", [None, CLASS_WEIGHTS], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("eps", [0.1, 1.0])
-def test_cross_entropy_label_smoothing_matches_torch(reduction, weight, eps):
-    pytest.importorskip("torch")
+def test_cross_entropy_label_smoothing_matches_torch(torch, reduction, weight, eps):
+    F, t64 = torch.nn.functional, _float64(torch)
     targets = CLASSES.copy()
     targets[3] = -100  # smoothing leaves ignored samples out too
-    _check_against_torch(lambda v: nn.cross_entropy(v, targets, reduction, weight=weight, label_smoothing=eps),
-                         lambda t: F.cross_entropy(t, torch.tensor(targets), weight=_t64(weight),
+    _check_against_torch(torch, lambda v: nn.cross_entropy(v, targets, reduction, weight=weight, label_smoothing=eps),
+                         lambda t: F.cross_entropy(t, torch.tensor(targets), weight=t64(weight),
                                                    label_smoothing=eps, reduction=reduction), LOGITS)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weight", [None, CLASS_WEIGHTS], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("eps", [0.0, 0.25])
-def test_cross_entropy_probability_targets_match_torch(reduction, weight, eps):
-    pytest.importorskip("torch")
-    _check_against_torch(lambda v: nn.cross_entropy(v, PROBS, reduction, weight=weight, label_smoothing=eps),
-                         lambda t: F.cross_entropy(t, _t64(PROBS), weight=_t64(weight), label_smoothing=eps,
+def test_cross_entropy_probability_targets_match_torch(torch, reduction, weight, eps):
+    F, t64 = torch.nn.functional, _float64(torch)
+    _check_against_torch(torch, lambda v: nn.cross_entropy(v, PROBS, reduction, weight=weight, label_smoothing=eps),
+                         lambda t: F.cross_entropy(t, t64(PROBS), weight=t64(weight), label_smoothing=eps,
                                                    reduction=reduction), LOGITS)
 
 
-def test_cross_entropy_one_row_of_probabilities_matches_torch_unbatched():
-    pytest.importorskip("torch")
-    _check_against_torch(lambda v: nn.cross_entropy(v, PROBS[0], weight=CLASS_WEIGHTS, label_smoothing=0.1),
-                         lambda t: F.cross_entropy(t, _t64(PROBS[0]), weight=_t64(CLASS_WEIGHTS), label_smoothing=0.1),
+def test_cross_entropy_one_row_of_probabilities_matches_torch_unbatched(torch):
+    F, t64 = torch.nn.functional, _float64(torch)
+    _check_against_torch(torch, lambda v: nn.cross_entropy(v, PROBS[0], weight=CLASS_WEIGHTS, label_smoothing=0.1),
+                         lambda t: F.cross_entropy(t, t64(PROBS[0]), weight=t64(CLASS_WEIGHTS), label_smoothing=0.1),
                          LOGITS[0])
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.2])
-def test_cross_entropy_degenerate_means_are_nan_like_torch(eps):
-    pytest.importorskip("torch")
+def test_cross_entropy_degenerate_means_are_nan_like_torch(torch, eps):
+    F, t64 = torch.nn.functional, _float64(torch)
     # Every sample ignored: 0/0, and no gradient reaches the logits.
-    _check_against_torch(lambda v: nn.cross_entropy(v, [-100, -100], label_smoothing=eps),
+    _check_against_torch(torch, lambda v: nn.cross_entropy(v, [-100, -100], label_smoothing=eps),
                          lambda t: F.cross_entropy(t, torch.tensor([-100, -100]), label_smoothing=eps), LOGITS[:2])
     # The samples' own classes all weigh 0: torch's mean is 0/0 too, with nan gradients.
     values = _vals(LOGITS[:2])
     out = nn.cross_entropy(values, [0, 0], weight=[0.0, 1.0, 1.0, 1.0], label_smoothing=eps)
     out.backward()
     t = torch.tensor(LOGITS[:2], requires_grad=True)
-    ref = F.cross_entropy(t, torch.tensor([0, 0]), weight=_t64([0.0, 1.0, 1.0, 1.0]), label_smoothing=eps)
+    ref = F.cross_entropy(t, torch.tensor([0, 0]), weight=t64([0.0, 1.0, 1.0, 1.0]), label_smoothing=eps)
     ref.backward()
     assert math.isnan(out.data) and math.isnan(ref.item())
     assert np.isnan(_grads(values)).all() and t.grad.isnan().all()
@@ -289,8 +278,8 @@ def test_cross_entropy_degenerate_means_are_nan_like_torch(eps):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weight", [None, "element", "column", "number"])
 @pytest.mark.parametrize("pos_weight", [None, "number", "column", "element", "row"])
-def test_bce_with_logits_weight_and_pos_weight_match_torch(reduction, weight, pos_weight):
-    pytest.importorskip("torch")
+def test_bce_with_logits_weight_and_pos_weight_match_torch(torch, reduction, weight, pos_weight):
+    F, t64 = torch.nn.functional, _float64(torch)
     rng = np.random.default_rng(1)
     logits, y = rng.normal(size=(5, 3)) * 4, rng.uniform(size=(5, 3))
     logits[0, 0], y[0, 0] = 1000.0, 0.0
@@ -300,18 +289,18 @@ def test_bce_with_logits_weight_and_pos_weight_match_torch(reduction, weight, po
     p = None if pos_weight is None else rng.uniform(0.1, 5.0, size=shapes[pos_weight])
     if weight == "number":
         w = float(w)
-    _check_against_torch(lambda v: nn.binary_cross_entropy_with_logits(v, y, reduction, weight=w, pos_weight=p),
-                         lambda t: F.binary_cross_entropy_with_logits(t, _t64(y), weight=_t64(w), pos_weight=_t64(p),
+    _check_against_torch(torch, lambda v: nn.binary_cross_entropy_with_logits(v, y, reduction, weight=w, pos_weight=p),
+                         lambda t: F.binary_cross_entropy_with_logits(t, t64(y), weight=t64(w), pos_weight=t64(p),
                                                                       reduction=reduction), logits)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_bce_with_logits_pos_weight_on_a_1d_batch_matches_torch(reduction):
-    pytest.importorskip("torch")
+def test_bce_with_logits_pos_weight_on_a_1d_batch_matches_torch(torch, reduction):
+    F, t64 = torch.nn.functional, _float64(torch)
     logits, y = OPTIONS_RNG.normal(size=6) * 5, OPTIONS_RNG.integers(0, 2, size=6).astype(np.float64)
     p, w = OPTIONS_RNG.uniform(0.5, 4.0, size=6), OPTIONS_RNG.uniform(0.0, 2.0, size=6)
-    _check_against_torch(lambda v: nn.binary_cross_entropy_with_logits(v, y, reduction, weight=w, pos_weight=p),
-                         lambda t: F.binary_cross_entropy_with_logits(t, _t64(y), weight=_t64(w), pos_weight=_t64(p),
+    _check_against_torch(torch, lambda v: nn.binary_cross_entropy_with_logits(v, y, reduction, weight=w, pos_weight=p),
+                         lambda t: F.binary_cross_entropy_with_logits(t, t64(y), weight=t64(w), pos_weight=t64(p),
                                                                       reduction=reduction), logits)
 
 

@@ -19,8 +19,7 @@ def _gradient(x: np.ndarray) -> np.ndarray:
     return A @ x + B + 0.1 * np.cos(x)
 
 
-def _trajectories(make_ours, make_torch, steps=60, lr_change=None):
-    torch = pytest.importorskip("torch")
+def _trajectories(torch, make_ours, make_torch, steps=60, lr_change=None):
     x0 = np.array([1.0, -2.0, 0.5])
     ours_params = [Value(v) for v in x0]
     ref_params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in x0]
@@ -53,8 +52,8 @@ SGD_CONFIGS = [
 
 
 @pytest.mark.parametrize("config", SGD_CONFIGS)
-def test_sgd_trajectory_matches_torch(config):
-    _trajectories(lambda ps: nn.SGD(ps, **config), lambda torch, ps: torch.optim.SGD(ps, **config))
+def test_sgd_trajectory_matches_torch(torch, config):
+    _trajectories(torch, lambda ps: nn.SGD(ps, **config), lambda torch, ps: torch.optim.SGD(ps, **config))
 
 
 ADAM_CONFIGS = [
@@ -66,19 +65,19 @@ ADAM_CONFIGS = [
 
 
 @pytest.mark.parametrize("config", ADAM_CONFIGS)
-def test_adam_trajectory_matches_torch(config):
-    _trajectories(lambda ps: nn.Adam(ps, **config), lambda torch, ps: torch.optim.Adam(ps, **config))
+def test_adam_trajectory_matches_torch(torch, config):
+    _trajectories(torch, lambda ps: nn.Adam(ps, **config), lambda torch, ps: torch.optim.Adam(ps, **config))
 
 
 @pytest.mark.parametrize("config", [dict(lr=0.05), dict(lr=0.05, weight_decay=0.2, amsgrad=True), dict()])
-def test_adamw_trajectory_matches_torch(config):
-    _trajectories(lambda ps: nn.AdamW(ps, **config), lambda torch, ps: torch.optim.AdamW(ps, **config))
+def test_adamw_trajectory_matches_torch(torch, config):
+    _trajectories(torch, lambda ps: nn.AdamW(ps, **config), lambda torch, ps: torch.optim.AdamW(ps, **config))
 
 
 @pytest.mark.parametrize("config", [dict(), dict(lr=0.01, momentum=0.5), dict(lr=0.01, centered=True),
                                     dict(lr=0.01, alpha=0.9, weight_decay=0.1, momentum=0.3, centered=True)])
-def test_rmsprop_trajectory_matches_torch(config):
-    _trajectories(lambda ps: nn.RMSprop(ps, **config), lambda torch, ps: torch.optim.RMSprop(ps, **config))
+def test_rmsprop_trajectory_matches_torch(torch, config):
+    _trajectories(torch, lambda ps: nn.RMSprop(ps, **config), lambda torch, ps: torch.optim.RMSprop(ps, **config))
 
 
 @pytest.mark.parametrize("make", [
@@ -86,8 +85,8 @@ def test_rmsprop_trajectory_matches_torch(config):
     lambda ps, torch=None: (torch.optim if torch else nn).Adam(ps, lr=0.05),
     lambda ps, torch=None: (torch.optim if torch else nn).RMSprop(ps, lr=0.01),
 ])
-def test_learning_rate_changed_between_steps_matches_torch(make):
-    _trajectories(lambda ps: make(ps), lambda torch, ps: make(ps, torch), lr_change=0.003)
+def test_learning_rate_changed_between_steps_matches_torch(torch, make):
+    _trajectories(torch, lambda ps: make(ps), lambda torch, ps: make(ps, torch), lr_change=0.003)
 
 
 def test_defaults_follow_pytorch():
@@ -235,8 +234,7 @@ SCHEDULES = [
 
 
 @pytest.mark.parametrize("name, kwargs", SCHEDULES)
-def test_schedules_match_torch(name, kwargs):
-    torch = pytest.importorskip("torch")
+def test_schedules_match_torch(torch, name, kwargs):
     ours_opt = nn.SGD([Value(1.0)], lr=0.5)
     ref_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
     ours = getattr(nn.lr_scheduler, name)(ours_opt, **kwargs)

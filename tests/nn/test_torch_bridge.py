@@ -10,8 +10,6 @@ from nn.batchnorm import BatchNorm1d
 from nn.layers import MLP, Activation, Layer, Neuron, Sequential
 from nn.torch_bridge import from_torch, to_torch
 
-torch = pytest.importorskip("torch")
-
 X = [[1.0, 2.0], [0.5, -1.0], [0.3, 0.2], [-2.0, 0.7], [0.0, -0.4]]
 
 
@@ -21,7 +19,7 @@ def ours(model, X=X):
     return [[v.data for v in (o if isinstance(o, list) else [o])] for o in out]
 
 
-def theirs(module, X=X):
+def theirs(torch, module, X=X):
     return module(torch.tensor(X, dtype=torch.float64)).tolist()
 
 
@@ -45,22 +43,22 @@ MODELS = {
 
 
 @pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
-def test_to_torch_gives_the_same_outputs_in_training_mode(make):
+def test_to_torch_gives_the_same_outputs_in_training_mode(torch, make):
     model = make()
     module = to_torch(model)
     assert all(p.dtype == torch.float64 for p in module.parameters())
-    assert_close(ours(model), theirs(module))
+    assert_close(ours(model), theirs(torch, module))
 
 
 @pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
-def test_to_torch_gives_the_same_outputs_and_running_stats_in_eval_mode(make):
+def test_to_torch_gives_the_same_outputs_and_running_stats_in_eval_mode(torch, make):
     model = make()
     module = to_torch(model)
     ours(model)
-    theirs(module)  # one training batch updates running statistics on both sides
+    theirs(torch, module)  # one training batch updates running statistics on both sides
     model.eval()
     module.eval()
-    assert_close(ours(model), theirs(module))
+    assert_close(ours(model), theirs(torch, module))
     bns = [m for m in module if isinstance(m, torch.nn.BatchNorm1d)]
     for ours_bn, their_bn in zip([m for m in model.modules() if isinstance(m, BatchNorm1d)], bns):
         assert ours_bn.running_mean == pytest.approx(their_bn.running_mean.tolist(), abs=1e-12)
@@ -68,7 +66,7 @@ def test_to_torch_gives_the_same_outputs_and_running_stats_in_eval_mode(make):
 
 
 @pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
-def test_parameter_gradients_agree_with_torch(make):
+def test_parameter_gradients_agree_with_torch(torch, make):
     model = make()
     module = to_torch(model)
     loss = sum(v for row in model(X) for v in (row if isinstance(row, list) else [row]))
@@ -82,31 +80,31 @@ def test_parameter_gradients_agree_with_torch(make):
 
 
 @pytest.mark.parametrize("make", MODELS.values(), ids=MODELS.keys())
-def test_from_torch_of_to_torch_gives_back_the_same_weights_and_outputs(make):
+def test_from_torch_of_to_torch_gives_back_the_same_weights_and_outputs(torch, make):
     model = make()
     back = from_torch(to_torch(model))
     assert sorted(back.state_dict().values()) == sorted(model.state_dict().values())
     assert_close(ours(back), ours(model), tol=0.0)
 
 
-def test_from_torch_builds_an_mlp_when_the_layers_have_its_shape():
+def test_from_torch_builds_an_mlp_when_the_layers_have_its_shape(torch):
     torch.manual_seed(0)
     module = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 8), torch.nn.Tanh(),
                                  torch.nn.Linear(8, 1))
     model = from_torch(module)
     assert isinstance(model, MLP)
     assert model.config()["nouts"] == [8, 8, 1] and model.activation == "tanh"
-    assert_close(ours(model), theirs(module.double()))
+    assert_close(ours(model), theirs(torch, module.double()))
 
 
-def test_from_torch_converts_float32_weights_exactly():
+def test_from_torch_converts_float32_weights_exactly(torch):
     torch.manual_seed(1)
     module = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
     model = from_torch(module)
     assert model.layers[0].neurons[0].w[0].data == float(module[0].weight[0, 0].item())
 
 
-def test_from_torch_converts_batch_norm_with_its_running_statistics():
+def test_from_torch_converts_batch_norm_with_its_running_statistics(torch):
     torch.manual_seed(2)
     module = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
                                  torch.nn.Identity(), torch.nn.Linear(4, 1)).double()
@@ -116,33 +114,33 @@ def test_from_torch_converts_batch_norm_with_its_running_statistics():
     assert not model.training
     bn = model.layers[1]
     assert isinstance(bn, BatchNorm1d) and bn.num_batches_tracked == 1
-    assert_close(ours(model), theirs(module))
+    assert_close(ours(model), theirs(torch, module))
 
 
-def test_from_torch_of_a_single_linear_layer():
+def test_from_torch_of_a_single_linear_layer(torch):
     lin = torch.nn.Linear(2, 2, dtype=torch.float64)
-    assert_close(ours(from_torch(lin)), theirs(lin))
+    assert_close(ours(from_torch(lin)), theirs(torch, lin))
 
 
 @pytest.mark.parametrize(
     ("module", "error", "message"),
     [
-        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout()), TypeError, r"Dropout.*layer 1"),
-        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Softmin(dim=1)), TypeError,
+        (lambda torch: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout()), TypeError, r"Dropout.*layer 1"),
+        (lambda torch: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Softmin(dim=1)), TypeError,
          "cannot convert Softmin"),
-        (lambda: torch.nn.Conv1d(1, 1, 1), TypeError, "cannot convert Conv1d"),
-        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.LeakyReLU(0.2)), ValueError,
+        (lambda torch: torch.nn.Conv1d(1, 1, 1), TypeError, "cannot convert Conv1d"),
+        (lambda torch: torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.LeakyReLU(0.2)), ValueError,
          "negative_slope=0.01"),
-        (lambda: [1, 2], TypeError, "needs a torch.nn.Module, got list"),
+        (lambda torch: [1, 2], TypeError, "needs a torch.nn.Module, got list"),
     ],
     ids=["dropout", "softmin", "conv", "leaky_slope", "not_a_module"],
 )
-def test_from_torch_names_the_unsupported_layer(module, error, message):
+def test_from_torch_names_the_unsupported_layer(torch, module, error, message):
     with pytest.raises(error, match=message):
-        from_torch(module())
+        from_torch(module(torch))
 
 
-def test_to_torch_refuses_what_is_not_a_module():
+def test_to_torch_refuses_what_is_not_a_module(torch):
     with pytest.raises(TypeError, match=r"needs an nn\.Module, got int"):
         to_torch(3)
 

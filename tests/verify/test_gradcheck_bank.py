@@ -10,7 +10,7 @@ first derivative that is right in value but wrong when differentiated again.
 not exist (a kink the input moves). This gradcheck must match the truth on every other case;
 ``torch.autograd.gradcheck`` (float64, its defaults) is run on the same cases and its verdict
 recorded. Run this file as a script to print the table and the cases where torch's verdict is
-wrong: ``PYTHONPATH=. python tests/test_gradcheck_bank.py``.
+wrong: ``python -m tests.verify.test_gradcheck_bank``.
 """
 
 from __future__ import annotations
@@ -130,9 +130,7 @@ class TorchNS:
 
     name = "torch"
 
-    def __init__(self) -> None:
-        import torch
-
+    def __init__(self, torch: Any) -> None:
         self.torch = torch
         self._functions: dict[str, Any] = {}
 
@@ -362,9 +360,8 @@ def bank_table(ns: TorchNS) -> list[tuple[Case, bool, bool]]:
     return [(case, ours(case), theirs(case, ns)) for case in CASES]
 
 
-def test_torch_gradcheck_is_recorded_on_every_case():
-    pytest.importorskip("torch")
-    ns = TorchNS()
+def test_torch_gradcheck_is_recorded_on_every_case(torch):
+    ns = TorchNS(torch)
     rows = bank_table(ns)
     torch_wrong = {c.name for c, _, t in rows if c.truth is not None and t is not c.truth}
     ours_wrong = {c.name for c, o, _ in rows if c.truth is not None and o is not c.truth}
@@ -373,7 +370,9 @@ def test_torch_gradcheck_is_recorded_on_every_case():
 
 
 def main() -> None:
-    ns = TorchNS()
+    import torch
+
+    ns = TorchNS(torch)
     start = time.perf_counter()
     rows = [(case, ours(case)) for case in CASES]
     ours_time = time.perf_counter() - start
