@@ -1,4 +1,4 @@
-"""What the tests share: the op specifications, float comparisons, the lecture neuron, a custom op.
+"""What the tests share: op specifications, float comparisons, the lecture neuron, a custom op, Chromium.
 
 Each :class:`OpSpec` says how to apply one op to Values, over which domain its derivative is
 smooth (so central differences are valid there), and, for the PyTorch cross-check, how the
@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import gc
 import math
+import shutil
+import socket
+import tempfile
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +32,8 @@ from nn.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 """The repository's root folder (README.md, notebooks/, docs/)."""
+DOCS = ROOT / "docs"
+"""Where the browser tests leave their screenshots for the README."""
 
 
 def reals(lo: float, hi: float) -> st.SearchStrategy[float]:
@@ -297,3 +304,61 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int | str |
         code = e.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+# Browsers: headless Chromium through Selenium, for tests/browser.
+
+
+def _find(*names: str) -> str | None:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def chromium_paths() -> tuple[str, str]:
+    """(browser, driver) executables, or a pytest skip naming what is missing."""
+    pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[dev]')")
+    browser = _find("chromium", "chromium-browser", "google-chrome")
+    driver = _find("chromedriver")
+    if browser is None or driver is None:
+        missing = " and ".join(n for n, p in (("chromium", browser), ("chromedriver", driver)) if p is None)
+        pytest.skip(f"no {missing} on PATH (apt-get install chromium chromium-driver)")
+    return browser, driver
+
+
+def new_driver(width: int = 1400, height: int = 1000) -> Any:
+    """A headless Chromium WebDriver with a fresh profile and no background networking."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver = chromium_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", f"--window-size={width},{height}"):
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-profile-')}")
+    return webdriver.Chrome(service=Service(executable_path=driver), options=options)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except Exception as e:  # not up yet
+            last = e
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} did not answer within {timeout} s (last error: {last})")

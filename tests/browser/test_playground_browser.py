@@ -9,8 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.browser.conftest import DOCS, chromium_paths, new_driver
-from tests.helpers import ROOT
+from tests.helpers import DOCS, ROOT, chromium_paths, new_driver
 
 
 @pytest.fixture(scope="module")
