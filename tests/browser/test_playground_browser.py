@@ -5,14 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
-from .conftest import DOCS, chromium_paths, new_driver
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import DOCS, ROOT, chromium_paths, new_driver
 
 
 @pytest.fixture(scope="module")

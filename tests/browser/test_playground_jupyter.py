@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import DOCS
+from tests.helpers import DOCS
 
 CELLS = [
     "import nn\npg = nn.Playground(hidden=[4, 4], samples=120)\npg",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import DOCS, new_driver
+from tests.helpers import DOCS, new_driver
 
 NEURON = """\
 from autograd_core import Value
