@@ -43,8 +43,7 @@ def _same(a, b):
     (0.1, 2.0, 1), (0.1, -2.0, 1), (3.0, 1.9, 1), (0.0, 2.0, 1), (0.0, -2.0, 1), (0.1, 2.0, 2),
     (0.1, 1.5, 1), (1.0, 0.5, 1), (1e300, 0.5, 1), (1e-300, 3.0, 1), (0.5, 0.0, 2),
 ])
-def test_step_lr_matches_torch_past_the_float_range(lr, gamma, step_size):
-    torch = pytest.importorskip("torch")
+def test_step_lr_matches_torch_past_the_float_range(torch, lr, gamma, step_size):
     ours, theirs = _ours(lr, gamma, step_size), _torch(torch, lr, gamma, step_size)
     bad = [(k, a, b) for k, (a, b) in enumerate(zip(ours, theirs)) if not _same(a, b)]
     assert not bad, bad[:3]
