@@ -80,7 +80,8 @@ def deepcopy_value(v: Value, memo: dict[int, Any]) -> Value:
     for node in fresh:
         grad = node.grad
         memo[id(node)].grad = memo[id(grad)] if isinstance(grad, Value) else copy.deepcopy(grad, memo)
-    return memo[id(v)]
+    twin_of_v: Value = memo[id(v)]
+    return twin_of_v
 
 
 def _blank() -> Value:
