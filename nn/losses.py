@@ -340,8 +340,8 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean", *, weight: A
     return _reduce(terms, reduction, None if plain else denominator)
 
 
-def _cross_entropy_options(n: int, n_classes: int, weight: Any, ignore_index: Any,
-                           label_smoothing: Any) -> tuple[float, list[float]]:
+def _cross_entropy_options(n: int, n_classes: int, weight: Any, ignore_index: int,
+                           label_smoothing: float) -> tuple[float, list[float]]:
     """cross_entropy's checked ε (``label_smoothing``) and class weights wₖ (1 without ``weight``)."""
     if n_classes < 2:
         # torch returns 0 here (softmax of one logit is 1), which trains nothing: a one-output model
