@@ -16,6 +16,7 @@ Conditions (``B.data(x) > 0``) are taken on raw numbers: masks carry no gradient
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -104,7 +105,7 @@ def _float_cos(x: float) -> float:
 
 
 # -- elementary functions (IEEE at every edge: a domain error is nan, an overflow ±inf) --
-def _domain(f: Any) -> Any:
+def _domain(f: Callable[[float], float]) -> Callable[[float], float]:
     """``f`` with ``math``'s ValueError read as nan (a domain error) and OverflowError as inf."""
 
     def g(x: float) -> float:
@@ -136,7 +137,7 @@ def _float_atanh(x: float) -> float:
     return math.atanh(x) if -1.0 < x < 1.0 else _NAN
 
 
-def _float_log_base(log: Any) -> Any:
+def _float_log_base(log: Callable[[float], float]) -> Callable[[float], float]:
     def f(x: float) -> float:
         if x > 0.0:
             return log(x)
@@ -292,7 +293,8 @@ class FLOAT:
 
 
 def _raw(x: Any) -> float:
-    return x.data if hasattr(x, "data") else x
+    raw: float = x.data if hasattr(x, "data") else x
+    return raw
 
 
 class VALUE:
@@ -325,11 +327,13 @@ class VALUE:
 
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    out: np.ndarray = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out
 
 
 def _np_softplus(x: np.ndarray) -> np.ndarray:
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    out: np.ndarray = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    return out
 
 
 def _np_pow(a: np.ndarray, b: Any) -> np.ndarray:
@@ -342,7 +346,8 @@ def _np_pow(a: np.ndarray, b: Any) -> np.ndarray:
 
 def _np_remainder(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     mod = np.fmod(a, b)
-    return np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
+    out: np.ndarray = np.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
+    return out
 
 
 def _np_floordiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -352,7 +357,8 @@ def _np_floordiv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     q = np.floor(div)
     q = np.where(div - q > 0.5, q + 1.0, q)
     q = np.where(div == 0, np.copysign(0.0, np.divide(a, b)), q)
-    return np.where(b == 0, np.divide(a, b), q)
+    out: np.ndarray = np.where(b == 0, np.divide(a, b), q)
+    return out
 
 
 def _np_signed_zero(r: np.ndarray, x: np.ndarray) -> np.ndarray:

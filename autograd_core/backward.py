@@ -214,5 +214,5 @@ def _accumulate(total: Any, contribution: Any) -> Any:
 
 
 def _is_nan(x: Any) -> bool:
-    x = to_float(x)
-    return x != x
+    f = to_float(x)
+    return f != f

@@ -320,24 +320,7 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean", *, weight: A
     _check_reduction(reduction)
     rows, single = _rows(input, "cross_entropy")
     n, n_classes = len(rows), len(rows[0])
-    if n_classes < 2:
-        # torch returns 0 here (softmax of one logit is 1), which trains nothing: a one-output model
-        # fed to cross_entropy is a mistake, the same one compiled mode reports.
-        raise ValueError(f"cross_entropy needs logits for at least 2 classes (N×C with C ≥ 2, one output per class), "
-                         f"got {n} row{'s' if n != 1 else ''} of 1 logit; for one output per sample use "
-                         "binary_cross_entropy_with_logits ('bce') or hinge_loss")
-    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
-        raise TypeError(f"cross_entropy ignore_index must be an int, got {ignore_index!r}")
-    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, numbers.Real):
-        raise TypeError(f"cross_entropy label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy label_smoothing must be in [0, 1], got {label_smoothing!r}")
-    eps = float(label_smoothing)
-    w = [1.0] * n_classes
-    if weight is not None:
-        w, wshape = _weights(weight, "cross_entropy", "weight")
-        if wshape != (n_classes,):
-            raise ValueError(f"cross_entropy weight must have one entry per class ({n_classes}), got shape {wshape}")
+    eps, w = _cross_entropy_options(n, n_classes, weight, ignore_index, label_smoothing)
     if single and _is_scalar(target):
         target = [target]
     tflat, tshape = _flatten(target, "cross_entropy target")
@@ -351,6 +334,42 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean", *, weight: A
     if len(tshape) != 1 or tshape[0] != n:
         raise ValueError(f"cross_entropy: {n} rows of logits need {n} integer class targets, got "
                          f"target of shape {tshape}")
+    terms, denominator = _class_terms(rows, tflat, w, weight is not None, eps, ignore_index)
+    # Without weights or ignored samples the denominator is N: keep the plain mean, 1/N.
+    plain = weight is None and denominator == n
+    return _reduce(terms, reduction, None if plain else denominator)
+
+
+def _cross_entropy_options(n: int, n_classes: int, weight: Any, ignore_index: int,
+                           label_smoothing: float) -> tuple[float, list[float]]:
+    """cross_entropy's checked ε (``label_smoothing``) and class weights wₖ (1 without ``weight``)."""
+    if n_classes < 2:
+        # torch returns 0 here (softmax of one logit is 1), which trains nothing: a one-output model
+        # fed to cross_entropy is a mistake, the same one compiled mode reports.
+        raise ValueError(f"cross_entropy needs logits for at least 2 classes (N×C with C ≥ 2, one output per class), "
+                         f"got {n} row{'s' if n != 1 else ''} of 1 logit; for one output per sample use "
+                         "binary_cross_entropy_with_logits ('bce') or hinge_loss")
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"cross_entropy ignore_index must be an int, got {ignore_index!r}")
+    if isinstance(label_smoothing, (bool, np.bool_)) or not isinstance(label_smoothing, numbers.Real):
+        raise TypeError(f"cross_entropy label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy label_smoothing must be in [0, 1], got {label_smoothing!r}")
+    if weight is None:
+        return float(label_smoothing), [1.0] * n_classes
+    w, wshape = _weights(weight, "cross_entropy", "weight")
+    if wshape != (n_classes,):
+        raise ValueError(f"cross_entropy weight must have one entry per class ({n_classes}), got shape {wshape}")
+    return float(label_smoothing), w
+
+
+def _class_terms(rows: list[list[Value]], tflat: list[Any], w: list[float], weighted: bool, eps: float,
+                 ignore_index: int) -> tuple[list[Value], float]:
+    """cross_entropy's ℓᵢ for integer class targets tᵢ (see there), and Σᵢ w_tᵢ over the samples kept.
+
+    Without class weights (``weighted`` false, every wₖ = 1) no ·w_tᵢ node is recorded.
+    """
+    n_classes = len(rows[0])
     terms = []
     denominator = 0.0
     for row, t in zip(rows, tflat):
@@ -360,15 +379,13 @@ def cross_entropy(input: Any, target: Any, reduction: str = "mean", *, weight: A
             continue
         shifted, lse = _shift_lse(row)
         term = lse - shifted[k]
-        if weight is not None:
+        if weighted:
             term = term * w[k]
         if eps:
             term = term * (1.0 - eps) + _soft_nll(shifted, lse, w) * (eps / n_classes)
         terms.append(term)
         denominator += w[k]
-    # Without weights or ignored samples keep the plain 1/N (bit-identical to before).
-    plain = weight is None and denominator == n
-    return _reduce(terms, reduction, None if plain else denominator)
+    return terms, denominator
 
 
 def _integer_typed(target: Any, flat: list[Any]) -> bool:

@@ -153,32 +153,9 @@ def _check_arguments(model: Any, X: Any, y: Any, loss: Any, optimizer: Optimizer
     if not isinstance(model, Module):
         raise TypeError(f"fit expects an nn.Module, got {type(model).__name__}")
     X, y = _data(X, y, "X")
-    if isinstance(loss, str):
-        if loss not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; expected one of {list(LOSSES)} or a callable")
-        loss_name, loss_fn, convert = loss, LOSSES[loss].eager, LOSSES[loss].targets
-    elif callable(loss):
-        loss_name, loss_fn, convert = None, loss, np.asarray
-    else:
-        raise TypeError(f"loss must be a name or a callable, got {type(loss).__name__}")
-    if compiled and loss_name is None:
-        raise ValueError(f"compiled=True needs a named loss (one of {list(LOSSES)})")
-    if dtype is not None:
-        if not compiled:
-            raise ValueError("dtype applies to compiled training only (the eager engine computes in Python floats); "
-                             "pass compiled=True or leave dtype=None")
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}") from None
-        if dtype not in (np.float64, np.float32):
-            raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
-    if batch_size is not None:
-        batch_size = _count("batch_size (None for full batch)", batch_size, 1)
-    if epochs is not None:
-        per_epoch = max(1, len(X) // batch_size) if batch_size else 1
-        steps = _count("epochs", epochs, 0) * per_epoch
-    steps = _count("steps", steps, 0)
+    loss_name, loss_fn, convert = _loss_choice(loss, compiled)
+    dtype = _compiled_dtype(dtype, compiled)
+    steps, batch_size = _step_count(steps, epochs, batch_size, len(X))
     eval_every = _count("eval_every", eval_every, 1)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
         raise ValueError(f"alpha (L2 strength) must be a number ≥ 0, got {alpha!r}")
@@ -193,7 +170,46 @@ def _check_arguments(model: Any, X: Any, y: Any, loss: Any, optimizer: Optimizer
         if scheduler is None and steps > 0:
             scheduler = LinearLR(optimizer, start_factor=1.0, end_factor=0.1, total_iters=steps)
     return _Setup(X, y, convert(y), loss_name, loss_fn, steps, batch_size, seed, float(alpha), optimizer, scheduler,
-                  val, eval_every, _is_classes(y), dtype or np.dtype(np.float64))
+                  val, eval_every, _is_classes(y), dtype)
+
+
+def _loss_choice(loss: Any, compiled: bool) -> tuple[str | None, Callable[..., Any], Callable[[Any], np.ndarray]]:
+    """``(name, eager loss, labels → targets)`` of a loss given by name (from ``LOSSES``) or as a callable."""
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; expected one of {list(LOSSES)} or a callable")
+        return loss, LOSSES[loss].eager, LOSSES[loss].targets
+    if not callable(loss):
+        raise TypeError(f"loss must be a name or a callable, got {type(loss).__name__}")
+    if compiled:
+        raise ValueError(f"compiled=True needs a named loss (one of {list(LOSSES)})")
+    return None, loss, np.asarray
+
+
+def _compiled_dtype(dtype: Any, compiled: bool) -> np.dtype:
+    """The float type of compiled training: float64 unless ``dtype`` says float32."""
+    if dtype is None:
+        return np.dtype(np.float64)
+    if not compiled:
+        raise ValueError("dtype applies to compiled training only (the eager engine computes in Python floats); "
+                         "pass compiled=True or leave dtype=None")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}") from None
+    if dt not in (np.float64, np.float32):
+        raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
+    return dt
+
+
+def _step_count(steps: Any, epochs: Any, batch_size: Any, n: int) -> tuple[int, int | None]:
+    """``(steps, batch_size)`` checked; ``epochs`` (if given) counts ⌊n / batch_size⌋ steps each (at least 1)."""
+    if batch_size is not None:
+        batch_size = _count("batch_size (None for full batch)", batch_size, 1)
+    if epochs is not None:
+        per_epoch = max(1, n // batch_size) if batch_size else 1
+        steps = _count("epochs", epochs, 0) * per_epoch
+    return _count("steps", steps, 0), batch_size
 
 
 class _EagerSteps:

@@ -125,7 +125,8 @@ class CompiledFunction:
             upstream = self._upstream(grad_outputs, X.shape[0])
             with np.errstate(all="ignore"):
                 _, gleaf = self._backward(V, leaf, saved, upstream, True)
-            return gleaf[: self._plan.n_params].copy()
+            grads: np.ndarray = gleaf[: self._plan.n_params].copy()
+            return grads
 
         return self._outputs(V), pullback
 
@@ -166,14 +167,14 @@ class CompiledFunction:
     # -- internals ---------------------------------------------------------------------
     def _batch(self, X: Any) -> np.ndarray:
         try:
-            X = np.asarray(X, dtype=np.float64)
+            batch: np.ndarray = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError):
             raise TypeError(f"expected a numeric array of shape (n, {self.n_inputs}), got {type(X).__name__}") from None
-        if X.ndim == 1 and self.n_inputs == 1:
-            X = X[:, None]
-        if X.ndim != 2 or X.shape[1] != self.n_inputs:
-            raise ValueError(f"expected a batch of shape (n, {self.n_inputs}), got an array of shape {X.shape}")
-        return X
+        if batch.ndim == 1 and self.n_inputs == 1:
+            batch = batch[:, None]
+        if batch.ndim != 2 or batch.shape[1] != self.n_inputs:
+            raise ValueError(f"expected a batch of shape (n, {self.n_inputs}), got an array of shape {batch.shape}")
+        return batch
 
     def _upstream(self, grad_outputs: Any, n: int) -> np.ndarray:
         k = self.n_outputs
@@ -229,9 +230,8 @@ class CompiledFunction:
 
     def _outputs(self, V: np.ndarray) -> np.ndarray:
         plan = self._plan
-        if self._trace.single:
-            return V[plan.out_rows[0]].copy()
-        return V[plan.out_rows].T.copy()
+        out: np.ndarray = V[plan.out_rows[0]].copy() if self._trace.single else V[plan.out_rows].T.copy()
+        return out
 
     def _eager(self, x: np.ndarray, g: np.ndarray) -> tuple[list[float], list[float]]:
         raw = self.fn([Value(v) for v in x.tolist()])
@@ -273,10 +273,12 @@ def batch_rule(op: Op) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np
         raise CompileError(f"batch_rule needs a one-input Op, got {op!r}")
 
     def forward(x: np.ndarray) -> np.ndarray:
-        return op.forward(NUMPY, x)
+        y: np.ndarray = op.forward(NUMPY, x)
+        return y
 
     def derivative(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        return op.derivative(NUMPY, (x,), out)[0]
+        dy: np.ndarray = op.derivative(NUMPY, (x,), out)[0]
+        return dy
 
     return forward, derivative
 

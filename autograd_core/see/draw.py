@@ -203,27 +203,37 @@ def value_labels(names: Mapping[str, Any] | None = None, model: Any = None) -> d
     dotted names. ``names`` wins over ``model``. Raises ``TypeError`` for a ``names`` that
     is not a mapping or a ``model`` without ``named_parameters()``.
     """
-    labels: dict[int, str] = {}
-    if model is not None:
-        if not callable(getattr(model, "named_parameters", None)):
-            raise TypeError(f"model must have named_parameters(), got {type(model).__name__}")
-        for name, p in model.named_parameters():
-            if isinstance(p, Value):
-                labels.setdefault(id(p), name)
+    labels = _parameter_labels(model) if model is not None else {}
     if names is not None:
-        if not isinstance(names, Mapping):
-            raise TypeError(f"names must be a mapping such as locals(), got {type(names).__name__}")
-        from_names: dict[int, str] = {}
-        items = [(k, v) for k, v in names.items() if isinstance(k, str) and not k.startswith("_")]
-        for k, v in items:
-            if isinstance(v, Value):
-                from_names.setdefault(id(v), k)
-        for k, v in items:
-            if isinstance(v, (list, tuple)):
-                for i, x in enumerate(v):
-                    if isinstance(x, Value):
-                        from_names.setdefault(id(x), f"{k}[{i}]")
-        labels.update(from_names)
+        labels.update(_variable_labels(names))
+    return labels
+
+
+def _parameter_labels(model: Any) -> dict[int, str]:
+    """``id(p) → dotted name`` for each Value ``p`` of ``model.named_parameters()`` (the first name wins)."""
+    if not callable(getattr(model, "named_parameters", None)):
+        raise TypeError(f"model must have named_parameters(), got {type(model).__name__}")
+    labels: dict[int, str] = {}
+    for name, p in model.named_parameters():
+        if isinstance(p, Value):
+            labels.setdefault(id(p), name)
+    return labels
+
+
+def _variable_labels(names: Mapping[str, Any]) -> dict[int, str]:
+    """``id(v) → variable name`` for the Values in ``names``; a plain name beats a list item's ``xs[i]``."""
+    if not isinstance(names, Mapping):
+        raise TypeError(f"names must be a mapping such as locals(), got {type(names).__name__}")
+    labels: dict[int, str] = {}
+    items = [(k, v) for k, v in names.items() if isinstance(k, str) and not k.startswith("_")]
+    for k, v in items:
+        if isinstance(v, Value):
+            labels.setdefault(id(v), k)
+    for k, v in items:
+        if isinstance(v, (list, tuple)):
+            for i, x in enumerate(v):
+                if isinstance(x, Value):
+                    labels.setdefault(id(x), f"{k}[{i}]")
     return labels
 
 

@@ -110,7 +110,7 @@ def picture_class(graphviz: Any) -> type:
     """``graphviz.Digraph`` shown in Jupyter scaled to the output width (see :func:`fit_svg`)."""
     if id(graphviz) not in _classes:
 
-        class GraphPicture(graphviz.Digraph):  # type: ignore[misc, name-defined]
+        class GraphPicture(graphviz.Digraph):  # type: ignore[misc]
             max_width: float | None = None
             layout: tuple[str, bool] = ("LR", False)
             fixed: tuple[str, bool, int] = ("LR", False, 60)

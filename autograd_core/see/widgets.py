@@ -194,7 +194,7 @@ def _view_class(anywidget: Any) -> type:
     if id(anywidget) not in _view_classes:
         import traitlets
 
-        class StepperView(anywidget.AnyWidget):  # type: ignore[misc, name-defined]
+        class StepperView(anywidget.AnyWidget):  # type: ignore[misc]
             _esm = _ESM
             _css = _CSS
             index = traitlets.Int(0).tag(sync=True)

@@ -119,7 +119,8 @@ class Sweep:
 def walk(sample: Callable[..., Sample], fn: Callable[..., Any], xs: list[float], j: int,
          steps: Sequence[float], width: int) -> Sweep:
     """Sample ``fn`` at ``xs`` with xⱼ moved by ±h for every h in ``steps``."""
-    plus, minus = [], []
+    plus: list[tuple[float, Sample]] = []
+    minus: list[tuple[float, Sample]] = []
     for h in steps:
         for sign, side in ((1.0, plus), (-1.0, minus)):
             p = list(xs)
