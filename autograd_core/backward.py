@@ -29,7 +29,7 @@ from .modes import ACTIVE, STATE, enable_grad
 from .ops import Op
 from .value import Value, to_float
 
-__all__ = ["backward", "gradients", "sweep", "contributions"]
+__all__ = ["backward", "gradients", "sweep", "contributions", "seed_gradient"]
 
 
 def contributions(node: Value, g: Any, create_graph: bool = False) -> tuple[tuple[Any, ...] | None, tuple[Any, ...]]:
@@ -95,7 +95,7 @@ def backward(root: Value, grad: Any = 1.0, *, create_graph: bool = False) -> Non
     if not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
     if not isinstance(grad, Value):
-        grad = _seed(grad)
+        grad = seed_gradient(grad)
     if create_graph or type(grad) is not float or (ACTIVE[0] and STATE.anomaly):
         _backward_general(root, grad, create_graph)
         return
@@ -171,7 +171,7 @@ def gradients(output: Value, inputs: Sequence[Value], grad_output: Any = 1.0, *,
     for x in inputs:
         if not isinstance(x, Value):
             raise TypeError(f"gradients() inputs must be Values, got {type(x).__name__}")
-    seed = grad_output if isinstance(grad_output, Value) else _seed(grad_output)
+    seed = grad_output if isinstance(grad_output, Value) else seed_gradient(grad_output, "gradients(grad_output=...)")
     order = _reaching(topological_order(output), inputs)
     grads: dict[Value, Any] = dict.fromkeys(order, 0.0)
     if order:
@@ -196,11 +196,12 @@ def _recording(create_graph: bool) -> contextlib.AbstractContextManager[None]:
     return enable_grad() if create_graph else contextlib.nullcontext()
 
 
-def _seed(grad: Any) -> float:
+def seed_gradient(grad: Any, where: str = "backward(grad=...)") -> float:
+    """∂C/∂root as a float, or a ``TypeError`` that names the call (``where``) and what came instead."""
     try:
         return to_float(grad)
     except TypeError:
-        raise TypeError(f"backward(grad=...): expected a real number or a Value (∂C/∂root), got {type(grad).__name__}: "
+        raise TypeError(f"{where}: expected a real number or a Value (∂C/∂root), got {type(grad).__name__}: "
                         f"{grad!r:.40}") from None
 
 

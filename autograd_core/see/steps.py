@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backward import sweep
+from ..backward import seed_gradient, sweep
 from ..graph import topological_order
 from ..value import Value, to_float
 
@@ -138,7 +138,7 @@ def backward_steps(root: Value, grad: Any = 1.0) -> Iterator[BackwardStep]:
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward_steps() needs a Value, got {type(root).__name__}")
-    seed = grad if isinstance(grad, Value) else _seed(grad)
+    seed = grad if isinstance(grad, Value) else seed_gradient(grad, "backward_steps(grad=...)")
     order = topological_order(root)
     uses = dict.fromkeys(map(id, order), 0)
     for node in order:
@@ -158,14 +158,6 @@ def backward_steps(root: Value, grad: Any = 1.0) -> Iterator[BackwardStep]:
         trace.passed.append((id(node), parents, added))
         shown = node.local_grads if local is None else local
         yield BackwardStep(index, total, node, g, parents, tuple(shown), added, trace)
-
-
-def _seed(grad: Any) -> float:
-    try:
-        return to_float(grad)
-    except TypeError:
-        raise TypeError(f"backward_steps(grad=...): expected a real number or a Value (∂C/∂root), got "
-                        f"{type(grad).__name__}: {grad!r:.40}") from None
 
 
 def _sum(terms: list[Any]) -> Any:
