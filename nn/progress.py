@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, Literal
 
-__all__ = ["progress_bar", "progress_kind", "SummaryLines"]
+__all__ = ["progress_bar", "progress_kind", "SummaryLines", "format_seconds"]
 
 Kind = Literal["notebook", "terminal", "log"]
 
@@ -54,6 +54,11 @@ def progress_kind(file: IO[str] | None = None) -> Kind:
         is_tty = False
     return "terminal" if is_tty else "log"
 
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration as a person reads it: ``0.0193``, ``12.3``, ``1234``."""
+    return f"{seconds:.3g}" if seconds < 100 else f"{seconds:.0f}"
 
 class SummaryLines:
     """A progress display for logs: one line at each quarter of ``total`` and one where it stops.
@@ -116,7 +121,7 @@ class SummaryLines:
             count = f"{self.n}/{self.total} steps ({self.n / self.total:.0%})"
         else:
             count = f"{self.n} steps"
-        parts = [count + (" — stopped" if stopped else ""), f"{time.perf_counter() - self._start:.1f} s"]
+        parts = [count + (" — stopped" if stopped else ""), f"{format_seconds(time.perf_counter() - self._start)} s"]
         parts += [f"{k}={v}" for k, v in self.postfix.items()]
         print(head + ", ".join(parts), file=sys.stderr if self.file is None else self.file, flush=True)
 

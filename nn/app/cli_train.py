@@ -30,6 +30,7 @@ from ..activations import ACTIVATIONS
 from ..initializers import INITS
 from ..losses import LOSSES as _LOSS_TABLE
 from ..optim import OPTIMIZERS as _OPTIMIZER_TABLE
+from ..progress import format_seconds
 
 __all__ = [
     "add_train_parser", "DEFAULT_LR", "EXIT_DIVERGED", "DIVERGENCE_FACTOR", "MAX_WIDTH", "MAX_HIDDEN_LAYERS",
@@ -301,7 +302,7 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     model.eval()
     final_accuracy = _accuracy(model, X, y)
     print(f"final loss {_loss_text(history.loss[-1])}, accuracy {final_accuracy:.1%} on the {len(X)} training "
-          f"points ({len(history)} step{'s' if len(history) != 1 else ''} in {seconds:.1f} s)")
+          f"points ({len(history)} step{'s' if len(history) != 1 else ''} in {format_seconds(seconds)} s)")
     from ..io import save
 
     try:
