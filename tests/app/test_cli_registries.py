@@ -8,17 +8,8 @@ import pytest
 
 from nn import optim
 from nn.app import cli_train
-from nn.app.cli import main
 from nn.losses import LOSSES
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.helpers import run_cli
 
 
 def test_optimizer_names_are_the_registrys_lower_cased_plus_momentum():
@@ -54,15 +45,15 @@ def test_each_optimizer_name_builds_its_class(name, cls, momentum):
 
 
 def test_a_per_class_loss_is_not_offered(capsys):
-    code, _, err = run(capsys, "train", "--loss", "cross_entropy")
+    code, _, err = run_cli(capsys, "train", "--loss", "cross_entropy")
     assert code == 2 and "invalid choice: 'cross_entropy'" in err
 
 
 def test_batch_norm_trains_compiled_and_eager_to_the_same_loss(capsys, tmp_path):
     common = ["train", "--batch-norm", "--samples", "24", "--layers", "4,4", "--steps", "5", "--quiet"]
-    code, compiled, err = run(capsys, *common, "--out", str(tmp_path / "c"))
+    code, compiled, err = run_cli(capsys, *common, "--out", str(tmp_path / "c"))
     assert code == 0, err
-    code, eager, err = run(capsys, *common, "--eager", "--out", str(tmp_path / "e"))
+    code, eager, err = run_cli(capsys, *common, "--eager", "--out", str(tmp_path / "e"))
     assert code == 0, err
     loss_c, loss_e = (float(out.split("final loss ")[1].split(",")[0]) for out in (compiled, eager))
     assert loss_c == pytest.approx(loss_e, rel=1e-9)

@@ -7,17 +7,8 @@ import math
 import pytest
 
 from autograd_core import vmath
-from nn.app.cli import main
 from nn.app.expr import FUNCTIONS, SIGNATURES, ExpressionError, parse_expression
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.helpers import run_cli
 
 
 def test_the_function_list_is_vmaths_own():
@@ -60,14 +51,14 @@ def test_wrong_calls_are_refused_with_a_reason(source, reason):
 @pytest.mark.parametrize("source", ["atan2(y, x) * hypot(x, y)", "gelu(x) + silu(y) + tan(x*y)",
                                     "maximum(x, y) + logaddexp(x, y) + erf(x)"])
 def test_backprop_check_passes_on_new_functions(capsys, source):
-    code, out, err = run(capsys, "check", source, "--at", "x=0.7", "y=-0.4")
+    code, out, err = run_cli(capsys, "check", source, "--at", "x=0.7", "y=-0.4")
     assert code == 0, err
     assert "gradcheck passed" in out
 
 
 def test_backprop_graph_draws_a_new_function(capsys, tmp_path):
     target = tmp_path / "g.dot"
-    code, _, err = run(capsys, "graph", "atan2(y, x) + gelu(x)", "--at", "x=2", "y=1", "-o", str(target))
+    code, _, err = run_cli(capsys, "graph", "atan2(y, x) + gelu(x)", "--at", "x=2", "y=1", "-o", str(target))
     assert code == 0, err
     dot = target.read_text()
     assert "atan2" in dot and "gelu" in dot
