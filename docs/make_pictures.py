@@ -102,7 +102,7 @@ def training_pictures() -> None:
         deep = MLP(2, [8] * 9 + [1], rng=0, **kwargs)
         runs[title] = fit(deep, Xs, ys, loss="mse", optimizer=SGD(deep.parameters(), lr=0.05), steps=25,
                           progress=False, track_grad_norms=True, compiled=not kwargs.get("batch_norm", False))
-    plot_gradient_flow(runs, title="mean |∂C/∂w| per layer of a 10-layer network").savefig(
+    plot_gradient_flow(runs, title="‖∂C/∂W‖ per layer of a 10-layer network").savefig(
         HERE / "gradient_flow.png", dpi=DPI)
 
     plot_optimizer_paths("local_minimum", steps=80).savefig(HERE / "optimizers.png", dpi=DPI)

@@ -174,6 +174,6 @@ class BatchNorm1d(Module):
                 "momentum": self.momentum, "affine": self.affine, "track_running_stats": self.track_running_stats}
 
     def __repr__(self) -> str:
-        # Flags only when not the default, so the common case reads as before.
+        # Flags only when not the default, so the common case reads like torch's BatchNorm1d(n).
         flags = "".join(f", {name}=False" for name in ("affine", "track_running_stats") if not getattr(self, name))
         return f"BatchNorm1d({self.num_features}, eps={self.eps}, momentum={self.momentum}{flags})"

@@ -95,7 +95,7 @@ def _new_figure(**kwargs: Any) -> Figure:
 def _new_axes(ax: Axes | None, ncols: int = 1, width: float = 5.0, height: float = 4.0,
               sharey: bool = False) -> tuple[Figure, list[Axes]]:
     if ax is not None:
-        # Typed Figure | SubFigure: an ax placed in a subfigure gives that SubFigure, returned as before.
+        # Typed Figure | SubFigure: an ax placed in a subfigure gives that SubFigure, which is returned.
         return cast("Figure", ax.figure), [ax]
     fig = _new_figure(figsize=(width * ncols, height), layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False, sharey=sharey)[0]

@@ -40,7 +40,9 @@ class History:
 
     ``accuracy`` is measured on the step's batch before the update (as micrograd prints it);
     ``val_loss``/``val_accuracy`` on held-out data after the update (NaN when not given);
-    ``grad_norms["layers.0"]`` is the mean |∂C/∂w| over that layer's weights, per step.
+    ``grad_norms["layers.0"]`` is ‖∂C/∂W‖₂, the L2 norm of the gradient over that layer's
+    weights W, per step (:func:`nn.plots.layer_grad_norms` is the same norm, over all of a
+    layer's parameters, at one moment).
     """
 
     step: list[int] = field(default_factory=list)
@@ -238,7 +240,7 @@ class _EagerSteps:
         return data_loss.data, total_loss.data, outputs_to_array(out_values)
 
     def grad_norms(self) -> list[float]:
-        return [sum(abs(_grad_float(w)) for w in weights) / len(weights) for _, weights in self.layers]
+        return [math.sqrt(sum(_grad_float(w) ** 2 for w in weights)) for _, weights in self.layers]
 
     def update(self) -> None:
         self.setup.optimizer.step()
@@ -320,7 +322,7 @@ class _CompiledSteps:
         return data, total, out[:, 0] if self.program.single else out
 
     def grad_norms(self) -> list[float]:
-        return [float(np.abs(self.grad[idx]).sum() / len(idx)) for idx in self.layers]
+        return [float(np.sqrt(np.dot(self.grad[idx], self.grad[idx]))) for idx in self.layers]
 
     def update(self) -> None:
         if self.flat is not None:
@@ -381,7 +383,7 @@ def fit(model: Module, X: Any, y: Any, *, loss: str | Callable[..., Any] = "hing
     ``batch_size=None`` is full batch; an int draws shuffled mini-batches seeded by ``seed``.
     ``alpha`` adds α·Σw² to C. Accuracy is the sign of the score (one output) or the argmax.
     ``X_val``/``y_val`` are scored in eval mode every ``eval_every`` steps. ``progress`` shows a
-    tqdm bar with the loss. ``track_grad_norms`` records mean |∂C/∂w| per layer.
+    tqdm bar with the loss. ``track_grad_norms`` records ‖∂C/∂W‖₂ per layer.
     ``callback(step, model, history)`` runs after each step; returning True stops training.
 
     ``compiled=True`` runs each step on whole numpy batches (:mod:`nn.compiled`): the weights

@@ -157,12 +157,14 @@ class Plan:
 
 def schedule(tr: Trace) -> Plan:
     """Turn a trace into batched steps (see the module docstring)."""
-    g = _Graph(tr)
+    g = _Scheduler(tr)
     g.choose_nodes()
     return g.plan()
 
 
-class _Graph:
+class _Scheduler:
+    """One trace being scheduled: which nodes become matrix products, which run per level."""
+
     def __init__(self, tr: Trace) -> None:
         self.tr = tr
         self.input_of = {id(x): i for i, x in enumerate(tr.inputs)}

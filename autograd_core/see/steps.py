@@ -46,7 +46,7 @@ class BackwardStep:
     parents: tuple[Value, ...]
     local_grads: tuple[Any, ...]
     contributions: tuple[Any, ...]
-    trace: _Trace = field(repr=False, compare=False)
+    trace: _PassRecord = field(repr=False, compare=False)
 
     def snapshot(self) -> BackwardSnapshot:
         """The state of every gradient of this pass right after this step (for drawing it)."""
@@ -97,7 +97,7 @@ class BackwardSnapshot:
         return _sum(self.terms.get(id(node), []))
 
 
-class _Trace:
+class _PassRecord:
     """Shared by the steps of one run: the seed, the use counts and what each step passed on.
 
     It keeps plain records, never the steps themselves, so steps and trace form no
@@ -149,7 +149,7 @@ def backward_steps(root: Value, grad: Any = 1.0) -> Iterator[BackwardStep]:
     grads: dict[Value, Any] = dict.fromkeys(order, 0.0)
     grads[root] = seed
     root.grad = root.grad + seed
-    trace = _Trace(root, seed, uses)
+    trace = _PassRecord(root, seed, uses)
     total = len(order)
     for index, (node, g, local, added) in enumerate(sweep(order, grads)):
         parents = node.parents

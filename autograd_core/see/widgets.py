@@ -12,7 +12,7 @@ all count steps 1…N.
 
 The front end is an anywidget (``pip install backprop-lab[viz]``); without it
 :func:`step_through` raises an ``ImportError`` saying so, and
-:func:`~autograd_core.see.steps.backward_steps` works as before.
+:func:`~autograd_core.see.steps.backward_steps` still works without it.
 """
 
 from __future__ import annotations

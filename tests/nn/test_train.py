@@ -94,7 +94,7 @@ def test_validation_data_is_scored_every_eval_every_steps():
     assert h.val_accuracy[-1] == nn.accuracy(model, Xv, yv)
 
 
-def test_grad_norms_are_mean_abs_weight_gradients_per_layer():
+def test_grad_norms_are_l2_norms_of_each_layers_weight_gradients():
     recorded = {}
 
     def callback(step, model, history):
@@ -102,7 +102,7 @@ def test_grad_norms_are_mean_abs_weight_gradients_per_layer():
         for name in ("layers.0", "layers.1"):
             layer = dict(model.named_modules())[name]
             ws = [w for n in layer.neurons for w in n.w]
-            recorded.setdefault(name, []).append(sum(abs(w.grad) for w in ws) / len(ws))
+            recorded.setdefault(name, []).append(math.sqrt(sum(w.grad ** 2 for w in ws)))
 
     h = nn.fit(_model(), X_SMALL, Y_SMALL, steps=3, track_grad_norms=True, callback=callback, progress=False)
     assert set(h.grad_norms) == {"layers.0", "layers.1"}
