@@ -79,8 +79,8 @@ def dense_layers(model: Any) -> list[DenseLayer]:
                 layers[-1] = DenseLayer(last.name, last.W, last.b, last.activation,
                                         (*last.after, _short_name(module)))
             continue
-        W = np.array([[float(w) for w in n.w] for n in neurons])
-        b = None if neurons[0].b is None else np.array([float(n.b) for n in neurons])
+        W = np.array([[w.data for w in n.w] for n in neurons])
+        b = None if neurons[0].b is None else np.array([n.b.data for n in neurons])
         layers.append(DenseLayer(name, W, b, str(getattr(neurons[0], "activation", "")), ()))
     if not layers:
         raise TypeError(f"{type(model).__name__} has no layer of neurons to draw (expected .layers with .neurons)")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from autograd_core import Value, no_grad
+from autograd_core import Value, no_grad, to_float
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -142,7 +142,7 @@ def evaluate_on_grid(fn: Callable[[list[Value]], Any], points: np.ndarray) -> np
     with no_grad():
         for p in points:
             out = fn([Value(float(a)) for a in p])
-            rows.append([float(v) for v in out] if isinstance(out, (list, tuple)) else float(out))
+            rows.append([to_float(v) for v in out] if isinstance(out, (list, tuple)) else to_float(out))
     return np.asarray(rows, dtype=np.float64)
 
 

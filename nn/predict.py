@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from autograd_core import no_grad
+from autograd_core import no_grad, to_float
 
 from .module import Module, as_batch, is_batch
 
@@ -16,7 +16,7 @@ __all__ = ["predict", "accuracy", "outputs_to_array", "accuracy_from_scores"]
 
 def outputs_to_array(outputs: list[Any]) -> np.ndarray:
     """A batch of outputs (Values, or lists of Values) as floats: shape (n,) or (n, k)."""
-    rows = [[float(v) for v in o] if isinstance(o, (list, tuple)) else float(o) for o in outputs]
+    rows = [[to_float(v) for v in o] if isinstance(o, (list, tuple)) else to_float(o) for o in outputs]
     return np.asarray(rows, dtype=np.float64)
 
 
